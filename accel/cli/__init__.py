@@ -1,0 +1,56 @@
+"""``accel-run``: the command line over the whole stack.
+
+Each room registers its own subcommands from a module of its own (imported only when the
+CLI starts, never at package import): runtime (demo, matmul, info), compiler (compile, run,
+opt), bench, board (estimate). User errors (``AccelError``) print one clear line and exit 2;
+no tracebacks for them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from accel.errors import AccelError
+
+COMMAND_MODULES = (
+    "accel.cli.runtime_cmds",
+    "accel.cli.compiler_cmds",
+    "accel.cli.bench_cmds",
+    "accel.cli.board_cmds",
+)
+
+
+class _Group(click.Group):
+    """Turns AccelError into a one-line message and exit code 2."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except AccelError as exc:
+            click.secho(f"error: {exc}", fg="red", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pynq-accel")
+def cli() -> None:
+    """pynq-accel: linalg.matmul from MLIR onto a PYNQ matmul overlay (board or Verilator)."""
+
+
+def _register() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # that room has no commands yet
+                continue
+            raise
+        module.register(cli)
+
+
+def main(argv: list[str] | None = None) -> int:
+    _register()
+    return cli.main(args=argv, prog_name="accel-run", standalone_mode=True) or 0

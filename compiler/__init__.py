@@ -1,0 +1,1 @@
+"""MLIR linalg.matmul -> accel driver program compiler (import name ``accel.compiler``)."""

@@ -1,0 +1,1 @@
+"""The accelerator: RTL, spec, Verilator harness, Vivado flow (import name ``accel.overlays``)."""

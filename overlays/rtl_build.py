@@ -1,0 +1,90 @@
+"""The accelerator RTL as a build input: source list, generated header, cache key.
+
+Used by ``scripts/lint_rtl``, the cocotb benches in ``tests/rtl`` and the Verilator
+harness (``overlays/sim``) to key their model caches::
+
+    from accel.overlays.rtl_build import rtl_sources, rtl_hash, write_spec_header
+    inc = write_spec_header(spec, build_dir)          # build_dir/accel_spec.vh
+    key = rtl_hash(spec.verilog_params())             # changes with any .v or param
+
+The include file ``accel_spec.vh`` is generated (``Spec.verilog_header()``) into a build
+directory and never checked in; pass that directory as an include path (``-I``/``-y``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from accel.overlays.tools import RTL_DIR
+
+if TYPE_CHECKING:  # pragma: no cover
+    from accel.overlays.spec import Spec
+
+SPEC_HEADER = "accel_spec.vh"
+TOP = "accel_top"
+IP_TOP = "accel_ip"
+
+# Leaf modules first; accel_top instantiates all of them, accel_ip wraps accel_top.
+MODULES: tuple[str, ...] = (
+    "axis_skid",
+    "axis_row_unpack",
+    "ififo",
+    "abuf",
+    "mac_array",
+    "accel_seq",
+    "drain",
+    "axil_regs",
+    "accel_top",
+    "accel_ip",
+)
+
+
+def rtl_sources(top: str = IP_TOP) -> list[Path]:
+    """Verilog sources needed for ``top`` (default: everything), in dependency order.
+
+    Only files that exist are returned, so the list is valid while the RTL is being written.
+    """
+    names = list(MODULES)
+    if top in names:
+        names = names[: names.index(top) + 1]
+        if top not in (TOP, IP_TOP):
+            names = [top]
+    return [p for p in (RTL_DIR / f"{n}.v" for n in names) if p.is_file()]
+
+
+def rtl_hash(params: Mapping[str, int] | None = None, extra: str = "") -> str:
+    """sha256 (hex) over every RTL source's name and content plus the parameter set.
+
+    ``params`` is e.g. ``spec.verilog_params()`` (its SPEC_HASH covers the whole spec and so
+    the generated header); ``extra`` lets a caller mix in its own inputs (harness sources,
+    tool flags).
+    """
+    h = hashlib.sha256()
+    for path in sorted(RTL_DIR.glob("*.v")):
+        h.update(path.name.encode())
+        h.update(b"\0")
+        h.update(path.read_bytes())
+        h.update(b"\0")
+    h.update(json.dumps(dict(params or {}), sort_keys=True).encode())
+    h.update(extra.encode())
+    return h.hexdigest()
+
+
+def write_spec_header(spec: Spec, directory: str | Path) -> Path:
+    """Write ``accel_spec.vh`` for ``spec`` into ``directory`` (created); return its path.
+
+    The file is only rewritten when its content changes, so build tools do not rebuild.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / SPEC_HEADER
+    text = spec.verilog_header()
+    if not path.is_file() or path.read_text() != text:
+        tmp = path.with_suffix(f".tmp{id(text)}")
+        tmp.write_text(text)
+        tmp.replace(path)
+    return path

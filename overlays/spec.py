@@ -1,0 +1,372 @@
+"""Accelerator spec: the single source of truth, loaded from ``overlays/specs/*.toml``.
+
+Everything that has a size, an offset, an opcode or a bit position is read from here:
+the Verilog parameters and generated include file, the C++ harness header, the ``.hwh``,
+the Vivado TCL variables, the compiler's cost model and the runtime drivers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - PYNQ-Z2 images ship Python 3.10
+    import tomli as tomllib
+
+from accel.errors import SpecError
+
+SPECS_DIR = Path(__file__).resolve().parent / "specs"
+DEFAULT_SPEC = "z2_default"
+
+
+@dataclass(frozen=True)
+class Register:
+    """One 32-bit AXI-Lite register."""
+
+    name: str
+    offset: int
+    access: str
+    fields: Mapping[str, int] = field(default_factory=dict)
+
+    def mask(self, field_name: str) -> int:
+        """Bit mask of a named one-bit field."""
+        try:
+            return 1 << self.fields[field_name]
+        except KeyError:
+            raise SpecError(f"register {self.name} has no field {field_name!r}") from None
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A frozen accelerator configuration (one TOML file)."""
+
+    name: str
+    board: str
+    part: str
+    version: tuple[int, int]
+    rows: int
+    stream_width: int
+    kmax: int
+    nmax: int
+    abuf_banks: int
+    acc_banks: int
+    ififo_depth: int
+    dma_vlnv: str
+    dma_length_width: int
+    dma_addr_width: int
+    fabric_mhz: float
+    read_bytes_per_cycle: int
+    write_bytes_per_cycle: int
+    latency_cycles: int
+    mmio_cycles: int
+    accel_base: int
+    accel_range: int
+    dma_base: int
+    dma_range: int
+    ddr_base: int
+    ddr_size: int
+    ip_vlnv: str
+    ip_name: str
+    dma_name: str
+    axil_addr_width: int
+    id_magic: int
+    registers: Mapping[str, Register]
+    counters: Mapping[str, int]
+    opcode_field: tuple[int, int]
+    opcodes: Mapping[str, int]
+    isa_fields: Mapping[str, tuple[int, int]]
+    errors: Mapping[str, int]
+    raw: Mapping[str, Any] = field(repr=False, compare=False, hash=False)
+
+    # ----------------------------------------------------------------- derived
+    @property
+    def lanes(self) -> int:
+        """int8 lanes per stream beat (B columns consumed per cycle)."""
+        return self.stream_width // 8
+
+    @property
+    def beat_bytes(self) -> int:
+        return self.stream_width // 8
+
+    @property
+    def macs_per_cycle(self) -> int:
+        return self.rows * self.lanes
+
+    @property
+    def dma_max_bytes(self) -> int:
+        """Longest single DMA transfer: the LENGTH register's range."""
+        return (1 << self.dma_length_width) - 1
+
+    @property
+    def instr_bytes(self) -> int:
+        """Bytes one instruction occupies in the command buffer (one stream beat)."""
+        return self.beat_bytes
+
+    @cached_property
+    def hash(self) -> str:
+        """sha256 of the canonical spec content (hex)."""
+        canon = json.dumps(self.raw, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canon.encode()).hexdigest()
+
+    @property
+    def hash32(self) -> int:
+        """The low 32 bits of :attr:`hash`, as held by the SPEC_HASH register."""
+        return int(self.hash[:8], 16)
+
+    @property
+    def version_word(self) -> int:
+        return (self.version[0] << 16) | self.version[1]
+
+    def reg(self, name: str) -> Register:
+        try:
+            return self.registers[name]
+        except KeyError:
+            raise SpecError(f"spec {self.name} has no register {name!r}") from None
+
+    def counter(self, name: str) -> int:
+        try:
+            return self.counters[name]
+        except KeyError:
+            raise SpecError(f"spec {self.name} has no counter {name!r}") from None
+
+    def error_name(self, code: int) -> str:
+        for name, value in self.errors.items():
+            if value == code:
+                return name
+        return f"UNKNOWN({code})"
+
+    # ---------------------------------------------------------------- the ISA
+    def encode(self, opcode: str, **fields: int) -> int:
+        """Encode one instruction word; unknown opcodes/fields and overflow raise SpecError."""
+        if opcode not in self.opcodes:
+            raise SpecError(f"unknown opcode {opcode!r}; known: {sorted(self.opcodes)}")
+        lsb, width = self.opcode_field
+        word = self.opcodes[opcode] << lsb
+        for name, value in fields.items():
+            if name not in self.isa_fields:
+                raise SpecError(f"unknown instruction field {name!r}; known: {sorted(self.isa_fields)}")
+            lsb, width = self.isa_fields[name]
+            value = int(value)
+            if not 0 <= value < (1 << width):
+                raise SpecError(f"field {name}={value} does not fit in {width} bits")
+            word |= value << lsb
+        return word
+
+    def decode(self, word: int) -> tuple[str, dict[str, int]]:
+        """Inverse of :meth:`encode` (all fields returned)."""
+        lsb, width = self.opcode_field
+        code = (word >> lsb) & ((1 << width) - 1)
+        names = [n for n, v in self.opcodes.items() if v == code]
+        if not names:
+            raise SpecError(f"word {word:#x} has unknown opcode {code}")
+        out = {n: (word >> lsb_) & ((1 << w) - 1) for n, (lsb_, w) in self.isa_fields.items()}
+        return names[0], out
+
+    # ------------------------------------------------------------ generators
+    def verilog_params(self) -> dict[str, int]:
+        """Module parameters of ``accel_top`` (passed as Verilator ``-G`` / Vivado generics)."""
+        return {
+            "DATA_WIDTH": self.stream_width,
+            "ROWS": self.rows,
+            "KMAX": self.kmax,
+            "NMAX": self.nmax,
+            "IFIFO_DEPTH": self.ififo_depth,
+            "AXIL_ADDR_WIDTH": self.axil_addr_width,
+            "SPEC_HASH": self.hash32,
+        }
+
+    def _constants(self) -> list[tuple[str, int, str]]:
+        """(name, value, comment) constants shared by the Verilog and C headers."""
+        out: list[tuple[str, int, str]] = [
+            ("ACCEL_ID_MAGIC", self.id_magic, "ID register value"),
+            ("ACCEL_VERSION", self.version_word, "major << 16 | minor"),
+            ("ACCEL_OPCODE_LSB", self.opcode_field[0], ""),
+            ("ACCEL_OPCODE_WIDTH", self.opcode_field[1], ""),
+        ]
+        for name, reg in self.registers.items():
+            out.append((f"ACCEL_REG_{name}", reg.offset, reg.access))
+            for fname, bit in reg.fields.items():
+                out.append((f"ACCEL_{name}_{fname}_BIT", bit, ""))
+        for name, off in self.counters.items():
+            out.append((f"ACCEL_CNT_{name}", off, "64-bit: LO here, HI at +4"))
+        for name, code in self.opcodes.items():
+            out.append((f"ACCEL_OP_{name}", code, ""))
+        for name, (lsb, width) in self.isa_fields.items():
+            out.append((f"ACCEL_F_{name.upper()}_LSB", lsb, ""))
+            out.append((f"ACCEL_F_{name.upper()}_WIDTH", width, ""))
+        for name, code in self.errors.items():
+            out.append((f"ACCEL_ERR_{name}", code, ""))
+        return out
+
+    def verilog_header(self) -> str:
+        """``accel_spec.vh``: register offsets, opcodes, field positions, error codes."""
+        lines = [
+            f"// Generated from overlays/specs/{self.name}.toml (spec hash {self.hash[:16]}).",
+            "// Do not edit: regenerate with `python -m accel.overlays.spec --verilog`.",
+            "`ifndef ACCEL_SPEC_VH",
+            "`define ACCEL_SPEC_VH",
+        ]
+        for name, value, comment in self._constants():
+            tail = f"  // {comment}" if comment else ""
+            lines.append(f"localparam integer {name} = {value};{tail}")
+        lines.append("`endif")
+        return "\n".join(lines) + "\n"
+
+    def c_header(self) -> str:
+        """``accel_spec.h`` for the C++ harness: the same constants plus model parameters."""
+        consts = self._constants() + [
+            ("SPEC_DATA_WIDTH", self.stream_width, ""),
+            ("SPEC_ROWS", self.rows, ""),
+            ("SPEC_KMAX", self.kmax, ""),
+            ("SPEC_NMAX", self.nmax, ""),
+            ("SPEC_HASH32", self.hash32, ""),
+            ("SPEC_DMA_LENGTH_WIDTH", self.dma_length_width, ""),
+            ("SPEC_DMA_ADDR_WIDTH", self.dma_addr_width, ""),
+            ("SPEC_MEM_READ_BPC", self.read_bytes_per_cycle, "bytes per cycle"),
+            ("SPEC_MEM_WRITE_BPC", self.write_bytes_per_cycle, "bytes per cycle"),
+            ("SPEC_MEM_LATENCY", self.latency_cycles, "cycles"),
+            ("SPEC_MMIO_CYCLES", self.mmio_cycles, "cycles per AXI-Lite access"),
+            ("SPEC_ACCEL_BASE", self.accel_base, ""),
+            ("SPEC_ACCEL_RANGE", self.accel_range, ""),
+            ("SPEC_DMA_BASE", self.dma_base, ""),
+            ("SPEC_DMA_RANGE", self.dma_range, ""),
+            ("SPEC_DDR_BASE", self.ddr_base, ""),
+            ("SPEC_DDR_SIZE", self.ddr_size, ""),
+        ]
+        lines = [
+            f"// Generated from overlays/specs/{self.name}.toml (spec hash {self.hash[:16]}).",
+            "#pragma once",
+            "#include <cstdint>",
+        ]
+        for name, value, comment in consts:
+            tail = f"  // {comment}" if comment else ""
+            lines.append(f"static constexpr uint64_t {name} = {value}ULL;{tail}")
+        return "\n".join(lines) + "\n"
+
+
+def _parse(raw: Mapping[str, Any]) -> Spec:
+    try:
+        arr, dma, mem, adr, ip, isa = (raw[k] for k in ("array", "dma", "memory", "addresses", "ip", "isa"))
+        regs = {
+            name: Register(name, int(r["offset"]), str(r["access"]), dict(r.get("fields", {})))
+            for name, r in raw["registers"].items()
+        }
+        spec = Spec(
+            name=raw["name"],
+            board=raw["board"],
+            part=raw["part"],
+            version=(int(raw["version"][0]), int(raw["version"][1])),
+            rows=int(arr["rows"]),
+            stream_width=int(arr["stream_width"]),
+            kmax=int(arr["kmax"]),
+            nmax=int(arr["nmax"]),
+            abuf_banks=int(arr["abuf_banks"]),
+            acc_banks=int(arr["acc_banks"]),
+            ififo_depth=int(arr["ififo_depth"]),
+            dma_vlnv=dma["vlnv"],
+            dma_length_width=int(dma["length_width"]),
+            dma_addr_width=int(dma["addr_width"]),
+            fabric_mhz=float(raw["clock"]["fabric_mhz"]),
+            read_bytes_per_cycle=int(mem["read_bytes_per_cycle"]),
+            write_bytes_per_cycle=int(mem["write_bytes_per_cycle"]),
+            latency_cycles=int(mem["latency_cycles"]),
+            mmio_cycles=int(mem["mmio_cycles"]),
+            accel_base=int(adr["accel_base"]),
+            accel_range=int(adr["accel_range"]),
+            dma_base=int(adr["dma_base"]),
+            dma_range=int(adr["dma_range"]),
+            ddr_base=int(adr["ddr_base"]),
+            ddr_size=int(adr["ddr_size"]),
+            ip_vlnv=ip["vlnv"],
+            ip_name=ip["name"],
+            dma_name=ip["dma_name"],
+            axil_addr_width=int(raw["axil"]["addr_width"]),
+            id_magic=int(raw["axil"]["id_magic"]),
+            registers=regs,
+            counters={k: int(v) for k, v in raw["counters"].items()},
+            opcode_field=(int(isa["opcode"][0]), int(isa["opcode"][1])),
+            opcodes={k: int(v) for k, v in isa["opcodes"].items()},
+            isa_fields={k: (int(v[0]), int(v[1])) for k, v in isa["fields"].items()},
+            errors={k: int(v) for k, v in raw["errors"].items()},
+            raw=raw,
+        )
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise SpecError(f"spec {raw.get('name', '?')!r} is malformed: missing or bad entry {exc}") from exc
+    _check(spec)
+    return spec
+
+
+def _check(s: Spec) -> None:
+    """Reject configurations the RTL cannot build, with the reason."""
+    problems = []
+    if s.stream_width not in (32, 64, 128, 256):
+        problems.append(f"stream_width {s.stream_width} must be 32, 64, 128 or 256")
+    if not 1 <= s.rows <= 255:
+        problems.append(f"rows {s.rows} must be 1..255 (8-bit rows field)")
+    for name, value in (("kmax", s.kmax), ("nmax", s.nmax)):
+        if value % s.lanes or value <= 0 or value >= 1 << 16:
+            problems.append(f"{name} {value} must be a positive multiple of lanes ({s.lanes}) below 65536")
+    if not 8 <= s.dma_length_width <= 26:
+        problems.append(f"dma.length_width {s.dma_length_width} must be 8..26 (AXI DMA 7.1)")
+    if s.abuf_banks != 2 or s.acc_banks != 2:
+        problems.append("abuf_banks and acc_banks must be 2 (1-bit bank fields)")
+    offsets = [r.offset for r in s.registers.values()]
+    offsets += [o for c in s.counters.values() for o in (c, c + 4)]
+    if len(offsets) != len(set(offsets)):
+        problems.append("register/counter offsets overlap")
+    if problems:
+        raise SpecError(f"spec {s.name}: " + "; ".join(problems))
+
+
+def load_spec(name_or_path: str | Path | Spec = DEFAULT_SPEC) -> Spec:
+    """Load a spec by name (``z2_default``, ``kv260``) or by TOML path."""
+    if isinstance(name_or_path, Spec):
+        return name_or_path
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = SPECS_DIR / f"{name_or_path}.toml"
+    if not path.is_file():
+        known = ", ".join(available_specs())
+        raise SpecError(f"no spec {str(name_or_path)!r}; known specs: {known} (or pass a .toml path)")
+    with path.open("rb") as fh:
+        try:
+            raw = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise SpecError(f"{path}: not valid TOML: {exc}") from exc
+    return _parse(raw)
+
+
+def available_specs() -> list[str]:
+    return sorted(p.stem for p in SPECS_DIR.glob("*.toml"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m accel.overlays.spec [--verilog|--c|--json] [SPEC]``: print a generated view."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("spec", nargs="?", default=DEFAULT_SPEC)
+    g = ap.add_mutually_exclusive_group()
+    g.add_argument("--verilog", action="store_true")
+    g.add_argument("--c", action="store_true")
+    args = ap.parse_args(argv)
+    spec = load_spec(args.spec)
+    if args.verilog:
+        sys.stdout.write(spec.verilog_header())
+    elif args.c:
+        sys.stdout.write(spec.c_header())
+    else:
+        print(json.dumps({"name": spec.name, "hash": spec.hash, "params": spec.verilog_params()}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

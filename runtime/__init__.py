@@ -1,0 +1,1 @@
+"""Zero-copy PYNQ runtime (import name ``accel.runtime``)."""
