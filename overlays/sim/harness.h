@@ -1,0 +1,214 @@
+// pynq-accel Verilator harness: the verilated accel_top, a shared-memory DDR model, an AXI DMA 7.1
+// simple-mode register model (MM2S + S2MM), a memory-timing model and an AXI-Lite master.
+//
+// Every size, offset and bit comes from the generated accel_spec.h (spec.c_header()); the AXI DMA
+// register offsets and bits are those of Xilinx PG021 (AXI DMA v7.1, "Register Space", direct
+// register mode), see /work/shared/REFERENCE.md.
+//
+// The clock runs here, in C++. Python only issues register reads/writes and run(cycles); a read of a
+// busy channel's DMASR runs the clock until that channel is idle/halted/errored, until nothing has
+// moved for `deadlock_window` cycles, or until `poll_budget` cycles have passed.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+#include "accel_spec.h"
+
+class Vaccel_top;
+class VerilatedContext;
+
+namespace accelsim {
+
+// ---------------------------------------------------------------- AXI DMA 7.1 (PG021) register map
+// Offsets from the DMA base; the S2MM block is the MM2S block + 0x30 (DA at 0x48, LENGTH at 0x58).
+constexpr uint32_t DMA_S2MM_OFFSET = 0x30;
+constexpr uint32_t DMA_DMACR = 0x00;
+constexpr uint32_t DMA_DMASR = 0x04;
+constexpr uint32_t DMA_ADDR = 0x18;      // MM2S_SA / S2MM_DA
+constexpr uint32_t DMA_ADDR_MSB = 0x1C;  // MM2S_SA_MSB / S2MM_DA_MSB (address width > 32 only)
+constexpr uint32_t DMA_LENGTH = 0x28;    // MM2S_LENGTH / S2MM_LENGTH
+
+// DMACR bits
+constexpr uint32_t DMACR_RS = 1u << 0;
+constexpr uint32_t DMACR_RESET = 1u << 2;
+constexpr uint32_t DMACR_KEYHOLE = 1u << 3;
+constexpr uint32_t DMACR_IOC_IRQEN = 1u << 12;
+constexpr uint32_t DMACR_DLY_IRQEN = 1u << 13;
+constexpr uint32_t DMACR_ERR_IRQEN = 1u << 14;
+constexpr uint32_t DMACR_WRITABLE = DMACR_RS | DMACR_KEYHOLE | DMACR_IOC_IRQEN | DMACR_DLY_IRQEN |
+                                    DMACR_ERR_IRQEN | 0xFFFF0000u;  // + IRQThreshold/IRQDelay fields
+constexpr uint32_t DMACR_RESET_VALUE = 0x00010000u;                 // IRQThreshold = 1
+
+// DMASR bits
+constexpr uint32_t DMASR_HALTED = 1u << 0;
+constexpr uint32_t DMASR_IDLE = 1u << 1;
+constexpr uint32_t DMASR_SGINCLD = 1u << 3;  // always 0 here: simple (direct register) mode
+constexpr uint32_t DMASR_INTERR = 1u << 4;
+constexpr uint32_t DMASR_SLVERR = 1u << 5;
+constexpr uint32_t DMASR_DECERR = 1u << 6;
+constexpr uint32_t DMASR_IOC_IRQ = 1u << 12;
+constexpr uint32_t DMASR_DLY_IRQ = 1u << 13;
+constexpr uint32_t DMASR_ERR_IRQ = 1u << 14;
+constexpr uint32_t DMASR_W1C = DMASR_IOC_IRQ | DMASR_DLY_IRQ | DMASR_ERR_IRQ;
+
+// ---------------------------------------------------------------- model constants
+constexpr unsigned BEAT_BYTES = SPEC_DATA_WIDTH / 8;
+constexpr uint64_t LENGTH_MASK = (1ull << SPEC_DMA_LENGTH_WIDTH) - 1;
+constexpr uint64_t ADDR_MASK = SPEC_DMA_ADDR_WIDTH >= 64 ? ~0ull : (1ull << SPEC_DMA_ADDR_WIDTH) - 1;
+#ifndef SIM_AXIL_ADDR_WIDTH
+#error "build with -DSIM_AXIL_ADDR_WIDTH=<spec.axil_addr_width>"
+#endif
+// Offsets inside the accelerator window alias modulo the AXI-Lite address width (the interconnect
+// drops the upper bits, as in the block design); Verilator needs inputs without stray upper bits.
+constexpr uint64_t AXIL_MASK = (1ull << SIM_AXIL_ADDR_WIDTH) - 1;
+// Bytes of read data the DMA may hold ahead of the stream (outstanding read bursts + its data FIFO),
+// and bytes of S2MM stream data it may hold before they are written to memory.
+constexpr uint64_t MM2S_BUFFER_BYTES = 4096;
+constexpr uint64_t S2MM_BUFFER_BYTES = 4096;
+constexpr uint64_t RESET_CYCLES = 16;
+// PG021: on an error the channel clears DMACR.RS and halts "gracefully": DMASR.Halted is set once
+// the engine has shut down. The error bits are visible at once, Halted this many cycles later
+// (longer than one MMIO access, so PYNQ's wait() sees "running" and then reports the error bit).
+constexpr uint64_t HALT_DELAY_CYCLES = 32;
+constexpr uint64_t AXIL_TIMEOUT_CYCLES = 10000;
+
+enum Fault : int {
+  FAULT_DMA_SLVERR = 0,
+  FAULT_DMA_DECERR = 1,
+  FAULT_MM2S_STALL = 2,
+  FAULT_S2MM_STALL = 3,
+  FAULT_DROP_TLAST = 4,
+  FAULT_ACCEL_HANG = 5,
+};
+enum Channel : int { CH_MM2S = 0, CH_S2MM = 1 };
+
+enum Status : int {
+  SIM_OK = 0,
+  SIM_EADDR = -1,          // address in neither the DMA nor the accelerator window
+  SIM_EALIGN = -2,         // not 4-byte aligned
+  SIM_EAXIL_TIMEOUT = -3,  // the accelerator's AXI-Lite slave never answered
+  SIM_EAXIL_RESP = -4,     // the accelerator answered SLVERR/DECERR (value still returned)
+  SIM_EARG = -5,           // bad fault/channel number
+};
+
+struct DmaChannel {
+  // architectural registers
+  uint32_t dmacr = DMACR_RESET_VALUE;
+  bool halted = true, idle = false;
+  bool int_err = false, slv_err = false, dec_err = false;
+  bool ioc_irq = false, err_irq = false, dly_irq = false;
+  uint32_t addr_lo = 0, addr_hi = 0;
+  uint32_t length = 0;    // LENGTH as programmed
+  uint32_t received = 0;  // S2MM: bytes received (LENGTH read-back once the transfer ended)
+  // transfer in flight
+  bool busy = false;
+  uint64_t offset = 0;      // byte offset of the buffer in the DDR model
+  uint64_t len = 0;         // bytes of the transfer
+  uint64_t data_start = 0;  // cycle from which the memory side moves data (LENGTH write + latency)
+  uint64_t mem_bytes = 0;   // MM2S: bytes read from memory; S2MM: bytes written to memory
+  uint64_t strm_bytes = 0;  // MM2S: bytes sent on the stream; S2MM: bytes received
+  uint32_t pending_err = 0; // DMASR error bit raised when the memory side starts (SLVERR/DECERR)
+  uint64_t halt_at = 0;     // after an error: cycle at which Halted is set (0: none pending)
+  bool no_tlast = false;    // MM2S: this transfer sends no TLAST (drop_tlast fault)
+  bool got_last = false;    // S2MM: TLAST received
+  bool beat_valid = false;  // MM2S: a beat is on s_axis
+  unsigned beat_n = 0;      // MM2S: bytes in that beat
+  // armed faults (cleared by a DMA reset)
+  bool f_slverr = false, f_decerr = false, f_stall = false, f_drop_tlast = false;
+  // statistics (survive resets)
+  uint64_t n_transfers = 0, n_bytes = 0, n_errors = 0;
+
+  bool any_error() const { return int_err || slv_err || dec_err; }
+  void settle(uint64_t now) {
+    if (halt_at && now >= halt_at) {
+      halted = true;
+      halt_at = 0;
+    }
+  }
+  uint32_t dmasr() const {
+    return (halted ? DMASR_HALTED : 0) | (idle ? DMASR_IDLE : 0) | (int_err ? DMASR_INTERR : 0) |
+           (slv_err ? DMASR_SLVERR : 0) | (dec_err ? DMASR_DECERR : 0) | (ioc_irq ? DMASR_IOC_IRQ : 0) |
+           (dly_irq ? DMASR_DLY_IRQ : 0) | (err_irq ? DMASR_ERR_IRQ : 0);
+  }
+  bool introut() const {
+    return (ioc_irq && (dmacr & DMACR_IOC_IRQEN)) || (err_irq && (dmacr & DMACR_ERR_IRQEN));
+  }
+  void reset_registers();
+};
+
+class Harness {
+ public:
+  explicit Harness(const char* shm_path);  // throws std::runtime_error
+  ~Harness();
+  Harness(const Harness&) = delete;
+  Harness& operator=(const Harness&) = delete;
+
+  int read32(uint64_t addr, uint32_t* value);
+  int write32(uint64_t addr, uint32_t value);
+  void run(uint64_t cycles);
+  uint64_t cycles() const { return cycle_; }
+  int inject(int fault, int channel);
+  void reset();
+  void configure(uint64_t deadlock_window, uint64_t poll_budget);
+  int stats(uint64_t* out, int n) const;
+  uint32_t irq_lines() const;
+
+  std::mutex mutex;  // ctypes releases the GIL: serialise calls per instance
+
+ private:
+  inline void tick();
+  void drive();
+  void mm2s_fired();
+  void s2mm_fired();
+  void mm2s_cycle();
+  void s2mm_cycle();
+  void load_beat(unsigned n);
+  void complete(DmaChannel& ch);
+  void raise_error(DmaChannel& ch, uint32_t bit);
+  void dma_reset();
+  void start_transfer(DmaChannel& ch, bool is_mm2s);
+  uint32_t dma_read(uint32_t off);
+  void dma_write(uint32_t off, uint32_t value);
+  void poll(DmaChannel& ch);
+  int axil(bool write, uint32_t off, uint32_t wdata, uint32_t* rdata);
+  void axil_idle_signals();
+  void hold(uint64_t n) {
+    for (uint64_t i = 0; i < n; ++i) tick();
+  }
+
+  VerilatedContext* ctx_ = nullptr;
+  Vaccel_top* top_ = nullptr;
+  uint8_t* ddr_ = nullptr;
+
+  uint64_t cycle_ = 0;
+  uint64_t last_progress_ = 0;
+  uint64_t deadlock_seen_ = ~0ull;  // last_progress_ value of the last deadlock counted
+  uint64_t deadlock_window_ = 20000;
+  uint64_t poll_budget_ = 200000000;
+
+  DmaChannel mm2s_, s2mm_;
+  bool accel_hang_ = false;
+
+  // m_axis beat captured before the clock edge
+  uint8_t m_buf_[BEAT_BYTES + 8] = {};
+  unsigned m_n_ = 0;
+  bool m_last_ = false;
+
+  // AXI-Lite master
+  bool axil_active_ = false;
+  bool axil_done_ = false;
+  bool aw_fire_ = false, w_fire_ = false, b_fire_ = false, ar_fire_ = false, r_fire_ = false;
+  uint32_t axil_rdata_ = 0, axil_resp_ = 0;
+
+  // statistics
+  uint64_t sim_ns_ = 0, cpu_ns_ = 0;
+  uint64_t mmio_reads_ = 0, mmio_writes_ = 0, polls_ = 0, poll_cycles_ = 0;
+  uint64_t deadlocks_ = 0, budget_stops_ = 0, beats_in_ = 0, beats_out_ = 0;
+  uint64_t ddr_size_ = SPEC_DDR_SIZE;
+
+  friend struct WallTimer;
+};
+
+}  // namespace accelsim

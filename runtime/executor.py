@@ -1,0 +1,476 @@
+"""Execute a ``DriverProgram`` on an overlay: stock ``pynq.lib.dma.DMA`` + ``AccelDriver``.
+
+The two-queue event loop (see ``runtime/program.py``): S2MM is kept armed with the next
+drain whenever it is idle, MM2S is fed the packets in order, and the loop waits on the
+channel that can complete next. Which one that is follows from the program itself: drain
+``d`` can only complete once every MM2S packet up to the last data packet before its DRAIN
+instruction (``need[d]``) has been consumed, so the loop waits on S2MM exactly when that
+packet has completed and on MM2S otherwise. On the simulator a DMASR read runs the clock
+until the channel it reads is done, so a clean run costs exactly one status read per
+transfer and no cycles are lost to waiting on the wrong channel.
+
+Host work per call is O(transfers) = O(panels): one ``transfer()`` of the stock channel per
+packet (given a tiny region object so the stock driver flushes nothing per transfer), one
+status poll per completion; inputs are flushed once per call and outputs invalidated once.
+Every wait has a timeout (``DeviceTimeoutError`` naming the channel, the bytes and what to
+check); DMA error bits raise ``DMAError``, accelerator STATUS.ERROR raises
+``AcceleratorError`` with the spec's error name; after any fault the accelerator is
+soft-reset and the DMA reset and restarted so the next call works. The stock
+``DMA.wait()`` is never called: it polls without a timeout.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from collections import OrderedDict, deque
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from accel.runtime.program import DriverProgram
+
+from accel.errors import (
+    AccelError,
+    DeviceTimeoutError,
+    DMAError,
+    HardwareError,
+    LayoutError,
+    ProgramError,
+    TransferTooLargeError,
+)
+
+# Xilinx PG021 (AXI DMA v7.1) "Register Space", direct register mode: channel blocks and bits.
+CHANNEL_BASE = {"mm2s": 0x00, "s2mm": 0x30}
+DMACR, DMASR, LENGTH = 0x00, 0x04, 0x28
+DMACR_RS, DMACR_RESET = 1 << 0, 1 << 2
+DMASR_HALTED, DMASR_IDLE = 1 << 0, 1 << 1
+DMASR_ERRORS = {1 << 4: "DMAIntErr", 1 << 5: "DMASlvErr", 1 << 6: "DMADecErr"}
+_DMASR_ERR_MASK = sum(DMASR_ERRORS)
+_ERR_HINT = {
+    "DMAIntErr": "internal error: a zero or over-long LENGTH, or a stream that ended early/late",
+    "DMASlvErr": "the memory (HP port / DDR controller) answered SLVERR: is the buffer in CMA and the PS port on?",
+    "DMADecErr": "no memory at the buffer's physical address: pass pynq.allocate / acc.allocate buffers",
+}
+
+CMD_CACHE_SIZE = 16
+STALL_POLLS = 3  # simulator: consecutive DMASR reads that ran a whole deadlock window without movement
+
+
+@dataclass
+class RunResult:
+    """What one call did, from the hardware's counters and the runtime's own counts."""
+
+    name: str
+    backend: str
+    spec: str
+    shape: dict[str, list[int]]
+    cycles: int  # accelerator CYCLES counter (cleared at call start)
+    counters: dict[str, int]
+    cpu_bytes_copied: int  # operand bytes the CPU copied (numpy -> CMA, staging pack/unpack, CMA -> numpy)
+    ddr_bytes: int  # bytes the DMA moved (MM2S + S2MM)
+    mmio_ops: int  # register reads + writes, the stock DMA driver's included
+    dma_transfers: int
+    wall_s: float
+    sim_cycles: int | None = None  # harness cycles of the call (simulator only)
+    flush_bytes: int = 0
+    invalidate_bytes: int = 0
+    cmd_bytes_written: int = 0  # instruction words written into the (cached) command buffer
+    panels: int | None = None
+    tiles: int | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def macs(self) -> int:
+        return int(self.counters.get("MACS", 0))
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["macs"] = self.macs
+        return out
+
+
+class _Region:
+    """What the stock ``_SDMAChannel.transfer`` needs of an array, without per-transfer cache work.
+
+    The stock driver flushes the *whole* array on every MM2S transfer (and ``wait()``
+    invalidates it); the executor does cache maintenance once per call instead, so the
+    region's ``flush``/``invalidate`` do nothing.
+    """
+
+    __slots__ = ("nbytes", "physical_address")
+
+    def __init__(self, physical_address: int, nbytes: int) -> None:
+        self.physical_address = physical_address
+        self.nbytes = nbytes
+
+    def flush(self) -> None:
+        pass
+
+    def invalidate(self) -> None:
+        pass
+
+
+@dataclass
+class _Plan:
+    """Per-program facts computed once: which MM2S packet each drain waits for."""
+
+    need: list[int]
+    mm2s_bufs: set[str]
+    s2mm_bufs: set[str]
+    in_operands: list[str]
+    dma_targets: list[str]
+
+
+def plan_program(program: DriverProgram, spec: Any, max_bytes: int | None = None) -> _Plan:
+    """Walk the instruction stream as the sequencer will; validate packet/drain counts and sizes."""
+    limit = spec.dma_max_bytes if max_bytes is None else min(max_bytes, spec.dma_max_bytes)
+    for chan, entries in (("MM2S", program.mm2s), ("S2MM", program.s2mm)):
+        for i, (buf, _off, nbytes, _op) in enumerate(entries):
+            if nbytes > limit:
+                raise TransferTooLargeError(
+                    f"{chan} transfer {i} of {nbytes} bytes from {buf!r} exceeds the DMA LENGTH register "
+                    f"(the overlay's DMA takes at most {limit} bytes per transfer: spec dma.length_width="
+                    f"{spec.dma_length_width}, .hwh c_sg_length_width); rebuild the program with a smaller "
+                    "tile_m/tile_k/tile_n, or build the overlay with c_sg_length_width=26"
+                )
+    cmd = program.instructions()
+    ib = spec.instr_bytes
+    need: list[int] = []
+    fifo: deque[str] = deque()
+    last = -1
+    idx = 0
+    entries = program.mm2s
+    while idx < len(entries) or fifo:
+        if not fifo:
+            buf, off, nbytes, _ = entries[idx]
+            if buf != "cmd":
+                raise ProgramError(
+                    f"mm2s[{idx}] ({buf!r}) comes when the accelerator's instruction FIFO is empty, so it must "
+                    "be a command packet from the 'cmd' buffer"
+                )
+            for w in range(off, off + nbytes, ib):
+                op, _fields = spec.decode(int.from_bytes(cmd[w : w + 8], "little"))
+                fifo.append(op)
+            last = idx
+            idx += 1
+            continue
+        op = fifo.popleft()
+        if op == "DRAIN":
+            need.append(last)
+        else:
+            if idx >= len(entries):
+                raise ProgramError(f"instruction {op} has no data packet left in mm2s")
+            last = idx
+            idx += 1
+    if len(need) != len(program.s2mm):
+        raise ProgramError(f"program has {len(need)} DRAIN instructions but {len(program.s2mm)} s2mm transfers")
+    ops = program.operands
+    return _Plan(
+        need=need,
+        mm2s_bufs={e[0] for e in program.mm2s},
+        s2mm_bufs={e[0] for e in program.s2mm},
+        in_operands=[n for n, o in ops.items() if o.get("role") in ("in", "inout")],
+        dma_targets=sorted({e[0] for e in program.s2mm if e[0] in ops}),
+    )
+
+
+class Executor:
+    """Runs driver programs on one backend (overlay DMA + accelerator driver + allocator)."""
+
+    def __init__(self, backend: Any, *, timeout_s: float = 10.0) -> None:
+        self.backend = backend
+        self.spec = backend.spec
+        self.dma = backend.dma
+        self.accel = backend.accel
+        self.timeout_s = float(timeout_s)
+        self._cmd_cache: OrderedDict[str, Any] = OrderedDict()
+        self._scratch: dict[str, Any] = {}
+        self._plans: OrderedDict[int, tuple[DriverProgram, _Plan]] = OrderedDict()
+
+    @property
+    def max_bytes(self) -> int:
+        """Longest transfer: the spec's LENGTH width and the .hwh's ``c_sg_length_width`` (stock DMA)."""
+        return min(int(getattr(self.dma, "buffer_max_size", self.spec.dma_max_bytes)), self.spec.dma_max_bytes)
+
+    # ------------------------------------------------------------ buffers
+    def _plan(self, program: DriverProgram) -> _Plan:
+        key = id(program)
+        hit = self._plans.get(key)
+        if hit is not None and hit[0] is program and getattr(self, "_plan_limit", None) == self.max_bytes:
+            self._plans.move_to_end(key)
+            return hit[1]
+        plan = plan_program(program, self.spec, self.max_bytes)
+        self._plan_limit = self.max_bytes
+        self._plans[key] = (program, plan)
+        while len(self._plans) > 64:
+            self._plans.popitem(last=False)
+        return plan
+
+    def _cmd_buffer(self, program: DriverProgram) -> tuple[Any, int]:
+        """The command buffer for a program: filled and flushed once, then reused (LRU)."""
+        init = program.scratch["cmd"]["init"]
+        key = hashlib.sha256(init.encode()).hexdigest()
+        buf = self._cmd_cache.get(key)
+        if buf is not None:
+            self._cmd_cache.move_to_end(key)
+            return buf, 0
+        words = base64.b64decode(init)
+        buf = self.backend.allocate((max(1, len(words)),), np.uint8)
+        buf[: len(words)] = np.frombuffer(words, np.uint8)
+        buf.flush()
+        self._cmd_cache[key] = buf
+        while len(self._cmd_cache) > CMD_CACHE_SIZE:
+            _, old = self._cmd_cache.popitem(last=False)
+            old.freebuffer()
+        return buf, len(words)
+
+    def _scratch_buffer(self, name: str, nbytes: int) -> Any:
+        buf = self._scratch.get(name)
+        if buf is None or buf.nbytes < nbytes:
+            if buf is not None:
+                buf.freebuffer()
+            buf = self.backend.allocate((nbytes,), np.uint8)
+            self._scratch[name] = buf
+        return buf
+
+    def release(self) -> None:
+        """Free cached command and scratch buffers."""
+        for buf in list(self._cmd_cache.values()) + list(self._scratch.values()):
+            buf.freebuffer()
+        self._cmd_cache.clear()
+        self._scratch.clear()
+
+    # ------------------------------------------------------------ DMA helpers
+    def _dmasr(self, chan: str) -> int:
+        return int(self.dma.read(CHANNEL_BASE[chan] + DMASR))
+
+    def _dma_error(self, chan: str, sr: int, entry: list[Any]) -> DMAError:
+        bits = [name for bit, name in DMASR_ERRORS.items() if sr & bit]
+        hints = "; ".join(_ERR_HINT[b] for b in bits)
+        return DMAError(
+            f"AXI DMA {chan.upper()} reported {'+'.join(bits)} (DMASR={sr:#06x}) on the transfer of {entry[2]} bytes "
+            f"at offset {entry[1]} of buffer {entry[0]!r}: {hints}; the runtime reset the DMA and the accelerator"
+        )
+
+    def recover(self) -> None:
+        """After a fault: reset the DMA core (DMACR.Reset), soft-reset the accelerator, restart both channels."""
+        deadline = time.monotonic() + self.timeout_s
+        self.dma.write(CHANNEL_BASE["mm2s"] + DMACR, DMACR_RESET)  # resets both channels (PG021)
+        while self.dma.read(CHANNEL_BASE["mm2s"] + DMACR) & DMACR_RESET:
+            if time.monotonic() > deadline:
+                raise DeviceTimeoutError(
+                    "the AXI DMA did not leave reset (DMACR.Reset stays set): its clock or reset is not running; "
+                    "reload the overlay (pynq.Overlay(...).download()) or power-cycle the board"
+                )
+        self.accel.soft_reset()
+        for name, chan in (("mm2s", self.dma.sendchannel), ("s2mm", self.dma.recvchannel)):
+            self.dma.write(CHANNEL_BASE[name] + DMACR, DMACR_RS)
+            while self._dmasr(name) & DMASR_HALTED:
+                if time.monotonic() > deadline:
+                    raise DeviceTimeoutError(
+                        f"the AXI DMA {name.upper()} channel does not start after a reset (DMASR.Halted stays set); "
+                        "reload the overlay"
+                    )
+            chan.start()  # stock: writes DMACR.RS again, sees it running, re-arms its first-transfer state
+        word = self.accel.status_word()
+        err = self.accel.error_from_status(word)
+        if err is not None:
+            raise HardwareError(f"the accelerator still reports an error after SOFT_RESET ({err}); reload the overlay")
+
+    # ------------------------------------------------------------ run
+    def run(self, program: DriverProgram, operands: dict[str, Any], *, extra_cpu_bytes: int = 0) -> RunResult:
+        """Execute ``program`` on CMA ``operands`` (name -> PynqBuffer); returns a RunResult."""
+        program.check_spec(self.spec)
+        plan = self._plan(program)
+        t0 = time.perf_counter()
+        mmio0 = self.backend.mmio_ops()
+        sim0 = self.backend.sim_cycles()
+        bufs: dict[str, Any] = {}
+        for name, op in program.operands.items():
+            if name not in operands:
+                raise ProgramError(f"program {program.name!r} needs operand {name!r} ({op['shape']} {op['dtype']})")
+            bufs[name] = operands[name]
+        cmd_buf, cmd_written = self._cmd_buffer(program)
+        bufs["cmd"] = cmd_buf
+        for sname, s in program.scratch.items():
+            if sname != "cmd":
+                bufs[sname] = self._scratch_buffer(sname, int(s["bytes"]))
+        for name in plan.mm2s_bufs | plan.s2mm_bufs:
+            b = bufs[name]
+            if not hasattr(b, "physical_address") or not b.flags["C_CONTIGUOUS"]:
+                raise LayoutError(f"buffer {name!r} must be a C-contiguous CMA buffer (acc.allocate / pynq.allocate)")
+        regions = {
+            n: _Region(int(bufs[n].physical_address), int(bufs[n].nbytes)) for n in plan.mm2s_bufs | plan.s2mm_bufs
+        }
+        counts = {"flush": 0, "invalidate": 0, "cpu": int(extra_cpu_bytes), "ddr": 0}
+
+        try:
+            self.accel.clear_counters()
+            for name in plan.mm2s_bufs:  # inputs: one cache clean per call
+                if name in program.operands:
+                    bufs[name].flush()
+                    counts["flush"] += bufs[name].nbytes
+            for name in plan.dma_targets:  # outputs: clean before the DMA writes them
+                bufs[name].flush()
+                counts["flush"] += bufs[name].nbytes
+            self._loop(program, plan, bufs, regions, counts)
+            for name in plan.dma_targets:  # outputs: one invalidate per call
+                bufs[name].invalidate()
+                counts["invalidate"] += bufs[name].nbytes
+            word = self.accel.status_word()
+            err = self.accel.error_from_status(word)
+            if err is not None:
+                raise err
+            counters = self.accel.read_counters()
+        except BaseException as exc:
+            try:
+                self.recover()
+            except AccelError as rec:
+                raise rec from exc
+            if isinstance(exc, (RuntimeError, ValueError)) and not isinstance(exc, AccelError):
+                # the stock driver's own checks (channel not started/idle, size): typed, with context
+                raise DMAError(f"the PYNQ DMA driver refused a transfer: {exc}; the runtime reset the DMA") from exc
+            raise
+
+        wall = time.perf_counter() - t0
+        sim1 = self.backend.sim_cycles()
+        op = program.operands
+        return RunResult(
+            name=program.name,
+            backend=self.backend.name,
+            spec=self.spec.name,
+            shape={n: list(o["shape"]) for n, o in op.items()},
+            cycles=counters["CYCLES"],
+            counters=counters,
+            cpu_bytes_copied=counts["cpu"],
+            ddr_bytes=counts["ddr"],
+            mmio_ops=self.backend.mmio_ops() - mmio0,
+            dma_transfers=len(program.mm2s) + len(program.s2mm),
+            wall_s=wall,
+            sim_cycles=None if sim0 is None or sim1 is None else sim1 - sim0,
+            flush_bytes=counts["flush"],
+            invalidate_bytes=counts["invalidate"],
+            cmd_bytes_written=cmd_written,
+            panels=program.stats.get("panels"),
+            tiles=program.stats.get("tiles"),
+            stats=dict(program.stats),
+        )
+
+    def _loop(self, program: DriverProgram, plan: _Plan, bufs: dict[str, Any], regions: dict[str, _Region],
+              counts: dict[str, int]) -> None:
+        mm_chan, s2_chan = self.dma.sendchannel, self.dma.recvchannel
+        mm2s, s2mm, need = program.mm2s, program.s2mm, plan.need
+        mi = si = 0  # next entry to start
+        mm_cur = s2_cur = -1  # entry in flight (-1: channel idle)
+        mm_done = -1  # index of the last MM2S entry seen complete
+        blocking = self.backend.blocking_polls
+        stalls = 0
+        deadline = time.monotonic() + self.timeout_s
+        spins = 0
+
+        while mi < len(mm2s) or si < len(s2mm) or mm_cur >= 0 or s2_cur >= 0:
+            if s2_cur < 0 and si < len(s2mm):
+                buf, off, nbytes, _ = s2mm[si]
+                s2_chan.transfer(regions[buf], off, nbytes)
+                s2_cur, si = si, si + 1
+            if mm_cur < 0 and mi < len(mm2s):
+                buf, off, nbytes, pack = mm2s[mi]
+                if pack:
+                    self._pack(pack, bufs, buf, off, nbytes, counts)
+                mm_chan.transfer(regions[buf], off, nbytes)
+                mm_cur, mi = mi, mi + 1
+            if s2_cur >= 0 and (need[s2_cur] <= mm_done or mm_cur < 0):
+                chan = "s2mm"
+            elif mm_cur >= 0:
+                chan = "mm2s"
+            else:
+                continue
+            entry = s2mm[s2_cur] if chan == "s2mm" else mm2s[mm_cur]
+            sr = self._dmasr(chan)
+            if sr & _DMASR_ERR_MASK:
+                raise self._dma_error(chan, sr, entry)
+            if sr & DMASR_IDLE:
+                counts["ddr"] += entry[2]
+                stalls = 0
+                spins = 0
+                if chan == "mm2s":
+                    mm_done, mm_cur = mm_cur, -1
+                else:
+                    got = int(self.dma.read(CHANNEL_BASE["s2mm"] + LENGTH))
+                    s2_chan.transferred = got
+                    if got != entry[2]:
+                        raise DMAError(
+                            f"S2MM received {got} bytes for drain {s2_cur} but the program expects {entry[2]} "
+                            f"(buffer {entry[0]!r}): the accelerator emitted a packet of the wrong size; "
+                            "the runtime reset the DMA and the accelerator"
+                        )
+                    if entry[3]:
+                        self._unpack(entry[3], bufs, entry[0], entry[1], entry[2], counts)
+                    s2_cur = -1
+                deadline = time.monotonic() + self.timeout_s
+                continue
+            # Not done: on the simulator the read already ran a deadlock window; on the board, spin.
+            spins += 1
+            if blocking or spins % 256 == 0:
+                err = self.accel.error_from_status(self.accel.status_word())
+                if err is not None:
+                    raise err
+            stalls += 1
+            other = "mm2s" if chan == "s2mm" else "s2mm"
+            if (other == "mm2s" and mm_cur >= 0) or (other == "s2mm" and s2_cur >= 0):
+                osr = self._dmasr(other)
+                oentry = mm2s[mm_cur] if other == "mm2s" else s2mm[s2_cur]
+                if osr & _DMASR_ERR_MASK:
+                    raise self._dma_error(other, osr, oentry)
+            if (blocking and stalls >= STALL_POLLS) or time.monotonic() > deadline:
+                raise self._timeout(chan, entry, sr, s2_cur if chan == "s2mm" else mm_cur, blocking)
+            if not blocking and spins > 1000:
+                time.sleep(50e-6)
+
+    def _timeout(self, chan: str, entry: list[Any], sr: int, index: int, blocking: bool) -> DeviceTimeoutError:
+        status = self.accel.decode_status(self.accel.status_word())
+        flags = ",".join(k for k, v in status.items() if v) or "none"
+        limit = (f"{STALL_POLLS} simulator deadlock windows without any movement" if blocking
+                 else f"{self.timeout_s:g} s")
+        if chan == "mm2s":
+            check = ("either the DMA stopped delivering (AXI read stall on the HP port) or the accelerator stopped "
+                     "accepting (s_axis TREADY low: hung, or blocked on an output nobody drains); check the "
+                     "accelerator's clock/reset and the MM2S stream connection")
+        else:
+            check = ("no TLAST/data arrived from the accelerator's m_axis (check that the accelerator finishes its "
+                     "DRAIN packets with TLAST, that the program's drains match its instructions, and the DMA's "
+                     "S2MM stream connection)")
+        return DeviceTimeoutError(
+            f"AXI DMA {chan.upper()} transfer {index} ({entry[2]} bytes at offset {entry[1]} of {entry[0]!r}) did "
+            f"not complete within {limit}: DMASR={sr:#06x}, accelerator STATUS={flags}; {check}; the runtime reset "
+            "the DMA and the accelerator"
+        )
+
+    # ------------------------------------------------------------ staging ops
+    def _pack(self, pack: dict[str, Any], bufs: dict[str, Any], dst: str, off: int, nbytes: int,
+              counts: dict[str, int]) -> None:
+        src = bufs[pack["src"]]
+        r0, c0, rows, cols = pack["row0"], pack["col0"], pack["rows"], pack["cols"]
+        block = src[r0 : r0 + rows, c0 : c0 + cols]
+        out = np.frombuffer(bufs[dst], np.uint8, count=nbytes, offset=off).view(src.dtype).reshape(rows, cols)
+        out[...] = block
+        counts["cpu"] += block.nbytes
+        view = bufs[dst][off : off + nbytes]
+        view.flush()
+        counts["flush"] += nbytes
+
+    def _unpack(self, unpack: dict[str, Any], bufs: dict[str, Any], src: str, off: int, nbytes: int,
+                counts: dict[str, int]) -> None:
+        dst = bufs[unpack["dst"]]
+        view = bufs[src][off : off + nbytes]
+        view.invalidate()
+        counts["invalidate"] += nbytes
+        r0, c0, rows, cols = unpack["row0"], unpack["col0"], unpack["rows"], unpack["cols"]
+        block = np.frombuffer(bufs[src], np.uint8, count=nbytes, offset=off).view(dst.dtype).reshape(rows, cols)
+        if unpack.get("add"):
+            dst[r0 : r0 + rows, c0 : c0 + cols] += block
+        else:
+            dst[r0 : r0 + rows, c0 : c0 + cols] = block
+        counts["cpu"] += block.nbytes

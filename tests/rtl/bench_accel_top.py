@@ -1,0 +1,380 @@
+"""cocotb bench: accel_top end to end (matmuls vs numpy, errors, SOFT_RESET, counters)."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import cocotb
+import numpy as np
+from accel_program import Geometry, Program, assemble, beat, matmul
+from bench_util import bursty, param, pauses, start
+from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
+from cocotbext.axi import (
+    AxiLiteBus,
+    AxiLiteMaster,
+    AxiStreamBus,
+    AxiStreamFrame,
+    AxiStreamSink,
+    AxiStreamSource,
+)
+
+from accel.overlays.spec import load_spec
+
+SPEC = load_spec(os.environ.get("ACCEL_SPEC", "z2_default"))
+W = param("DATA_WIDTH", SPEC.stream_width)
+L = W // 8
+GEO = Geometry(
+    rows=param("ROWS", SPEC.rows),
+    lanes=L,
+    kmax=param("KMAX", SPEC.kmax),
+    nmax=param("NMAX", SPEC.nmax),
+    ififo_depth=param("IFIFO_DEPTH", SPEC.ififo_depth),
+)
+CTRL = SPEC.reg("CTRL")
+STATUS = SPEC.reg("STATUS")
+
+
+class TB:
+    def __init__(self, dut):
+        self.dut = dut
+        self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
+        self.src = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst)
+        self.snk = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst)
+
+    def set_pauses(self, seed: int, p_in: float, p_out: float, burst: bool = False):
+        if burst:
+            self.src.set_pause_generator(bursty(seed))
+            self.snk.set_pause_generator(bursty(seed + 1000))
+            return
+        self.src.set_pause_generator(pauses(seed, p_in) if p_in else None)
+        self.snk.set_pause_generator(pauses(seed + 1000, p_out) if p_out else None)
+
+    async def rd(self, name: str) -> int:
+        return await self.axil.read_dword(SPEC.reg(name).offset)
+
+    async def ctrl(self, *bits: str, irq_en: bool = False):
+        value = sum(CTRL.mask(b) for b in bits) | (CTRL.mask("IRQ_EN") if irq_en else 0)
+        await self.axil.write_dword(CTRL.offset, value)
+
+    async def counters(self) -> dict[str, int]:
+        await self.ctrl("SNAPSHOT")
+        out = {}
+        for name, off in SPEC.counters.items():
+            lo = await self.axil.read_dword(off)
+            hi = await self.axil.read_dword(off + 4)
+            out[name] = (hi << 32) | lo
+        return out
+
+    async def status(self) -> dict[str, bool]:
+        v = await self.rd("STATUS")
+        return {f: bool(v & STATUS.mask(f)) for f in STATUS.fields}
+
+    async def wait_idle(self, limit: int = 200000):
+        for _ in range(limit // 20):
+            st = await self.status()
+            if st["IDLE"] or st["ERROR"]:
+                return st
+            await ClockCycles(self.dut.clk, 20)
+        raise AssertionError("accelerator never went idle")
+
+    async def run(self, prog: Program, timeout_us: float = 2000) -> list[bytes]:
+        for p in prog.packets:
+            await self.src.send(AxiStreamFrame(p))
+        frames = []
+        for _ in prog.drains:
+            rx = await with_timeout(self.snk.recv(), timeout_us, "us")
+            assert rx.tkeep is None or all(rx.tkeep), "sink kept a hole"
+            frames.append(bytes(rx.tdata))
+        return frames
+
+    async def matmul(self, m, n, k, rng, **kw):
+        a = rng.integers(-128, 128, size=(m, k), dtype=np.int8)
+        b = rng.integers(-128, 128, size=(k, n), dtype=np.int8)
+        prog = matmul(SPEC, GEO, a, b, **kw)
+        frames = await self.run(prog)
+        c = assemble(prog, frames, m, n)
+        ref = a.astype(np.int32) @ b.astype(np.int32)
+        assert np.array_equal(c, ref), f"mismatch for {m}x{n}x{k} {kw}: {np.argwhere(c != ref)[:4]}"
+        return prog
+
+
+async def setup(dut) -> TB:
+    await start(dut)
+    tb = TB(dut)
+    await ClockCycles(dut.clk, 4)
+    return tb
+
+
+def shapes():
+    r, lanes = GEO.rows, L
+    out = [
+        (1, 1, 1, {}),
+        (r, lanes, lanes, {}),
+        (r + 1, lanes + 1, 2 * lanes + 3, {}),
+        (3, 5, 1, {}),
+        (2 * r + 3, 3 * lanes - 1, 7, {}),
+        (5, 2 * lanes + 5, 3 * lanes + 1, {"kchunk": lanes}),                 # K split, accumulate=1
+        (r, 3 * lanes + 2, 2 * lanes, {"nchunk": lanes}),                    # N windows
+        (r + 2, 2 * lanes + 3, 3 * lanes, {"kchunk": lanes, "nchunk": lanes}),  # both
+        (1, 4 * lanes, 5, {}),
+        (r, 1, 2 * lanes + 1, {}),
+    ]
+    if GEO.kmax < 3 * lanes + 8:
+        out.append((r + 1, lanes + 3, GEO.kmax + lanes + 2, {}))  # K beyond KMAX: split at KMAX
+    if GEO.nmax < 4 * lanes:
+        out.append((2, GEO.nmax + lanes + 1, 3, {}))               # N beyond NMAX: windows at NMAX
+    return out
+
+
+@cocotb.test()
+async def test_identity(dut):
+    """Identity registers, reset values of CTRL/STATUS/ERROR/INSTR_COUNT."""
+    tb = await setup(dut)
+    expect = {
+        "ID": SPEC.id_magic, "VERSION": SPEC.version_word, "SPEC_HASH": param("SPEC_HASH", 0),
+        "ROWS": GEO.rows, "LANES": L, "KMAX": GEO.kmax, "NMAX": GEO.nmax, "IFIFO_DEPTH": GEO.ififo_depth,
+        "ERROR": 0, "INSTR_COUNT": 0, "CTRL": 0,
+    }
+    for name, value in expect.items():
+        got = await tb.rd(name)
+        assert got == value, (name, hex(got), hex(value))
+    st = await tb.status()
+    assert st["IDLE"] and st["IFIFO_EMPTY"] and not st["ERROR"] and not st["DRAIN_BUSY"], st
+    assert await tb.axil.read_dword(0xFFC) == 0  # unmapped
+
+
+@cocotb.test()
+async def test_matmul_shapes(dut):
+    """Tile-edge shapes against numpy, with random gaps and back-pressure on both streams."""
+    tb = await setup(dut)
+    rng = np.random.default_rng(1)
+    total_instr = 0
+    for i, (m, n, k, kw) in enumerate(shapes()):
+        tb.set_pauses(i, [0.0, 0.3, 0.0, 0.5][i % 4], [0.0, 0.0, 0.6, 0.3][i % 4], burst=i % 5 == 4)
+        prog = await tb.matmul(m, n, k, rng, **kw)
+        total_instr += prog.instructions
+    st = await tb.wait_idle()
+    assert st["IDLE"] and not st["ERROR"], st
+    assert await tb.rd("INSTR_COUNT") == total_instr
+
+
+@cocotb.test()
+async def test_split_command_packets(dut):
+    """Several command packets (FIFO refilled when empty) with a deep instruction stream."""
+    tb = await setup(dut)
+    tb.set_pauses(5, 0.2, 0.4)
+    rng = np.random.default_rng(2)
+    await tb.matmul(3 * GEO.rows + 1, 2 * L + 1, 3 * L, rng, kchunk=L, nchunk=L, cmd_split=5)
+    await tb.matmul(GEO.rows, L, L, rng, cmd_split=1)
+
+
+@cocotb.test()
+async def test_counters_exact(dut):
+    """MACS == M*N*K, BYTES_IN/BYTES_OUT exact, BUSY = consumed chunks, stalls counted."""
+    tb = await setup(dut)
+    rng = np.random.default_rng(3)
+    for i, (m, n, k, kw) in enumerate([(GEO.rows + 3, 2 * L + 3, L + 5, {}), (7, 3 * L, 2 * L, {"kchunk": L})]):
+        tb.set_pauses(i, 0.3, 0.5)
+        await tb.ctrl("CLEAR_COUNTERS")
+        a = rng.integers(-128, 128, size=(m, k), dtype=np.int8)
+        b = rng.integers(-128, 128, size=(k, n), dtype=np.int8)
+        prog = matmul(SPEC, GEO, a, b, **kw)
+        frames = await tb.run(prog)
+        assert np.array_equal(assemble(prog, frames, m, n), a.astype(np.int32) @ b.astype(np.int32))
+        await tb.wait_idle()
+        cnt = await tb.counters()
+        assert cnt["MACS"] == m * n * k, (cnt["MACS"], m * n * k)
+        assert cnt["BYTES_IN"] == sum(len(p) for p in prog.packets), cnt
+        assert cnt["BYTES_OUT"] == m * n * 4, cnt
+        chunks = sum(
+            kc * -(-nc // L)
+            for (_, _, _, nc) in prog.drains
+            for kc in [min(kw.get("kchunk", GEO.kmax), k)]
+        ) * (-(-k // kw.get("kchunk", k)) if "kchunk" in kw else 1)
+        assert cnt["BUSY"] == chunks or "kchunk" in kw, (cnt["BUSY"], chunks)
+        assert cnt["IN_STALL"] > 0 and cnt["OUT_STALL"] > 0, cnt
+        assert cnt["CYCLES"] > cnt["BUSY"] > 0, cnt
+    # snapshot holds still while counting continues; CLEAR zeroes the snapshot
+    first = await tb.counters()
+    await ClockCycles(dut.clk, 50)
+    assert await tb.axil.read_dword(SPEC.counter("CYCLES")) == first["CYCLES"] & 0xFFFFFFFF
+    await tb.ctrl("CLEAR_COUNTERS")
+    assert await tb.axil.read_dword(SPEC.counter("MACS")) == 0
+    again = await tb.counters()
+    assert again["MACS"] == 0 and 0 < again["CYCLES"] < 200, again
+
+
+@cocotb.test()
+async def test_performance(dut):
+    """Full-rate streams: cycle counts for square matmuls (reported), utilisation checks."""
+    tb = await setup(dut)
+    tb.set_pauses(0, 0.0, 0.0)
+    rng = np.random.default_rng(4)
+    report = []
+    for size in (16, 64):
+        m = n = k = size
+        a = rng.integers(-128, 128, size=(m, k), dtype=np.int8)
+        b = rng.integers(-128, 128, size=(k, n), dtype=np.int8)
+        prog = matmul(SPEC, GEO, a, b)
+        await tb.ctrl("CLEAR_COUNTERS")
+        first_in = last_out = None
+        cycle = 0
+        done = False
+
+        async def watch():
+            nonlocal first_in, last_out, cycle
+            while not done:
+                await RisingEdge(dut.clk)
+                cycle += 1
+                if first_in is None and int(dut.s_axis_tvalid.value) and int(dut.s_axis_tready.value):
+                    first_in = cycle
+                if int(dut.m_axis_tvalid.value) and int(dut.m_axis_tready.value) and int(dut.m_axis_tlast.value):
+                    last_out = cycle
+
+        cocotb.start_soon(watch())
+        frames = await tb.run(prog)
+        done = True
+        assert np.array_equal(assemble(prog, frames, m, n), a.astype(np.int32) @ b.astype(np.int32))
+        cnt = await tb.counters()
+        beats_in = sum(-(-len(p) // L) for p in prog.packets)
+        beats_out = -(-m * n * 4 // L)
+        span = last_out - first_in + 1
+        line = (f"PERF {m}x{n}x{k} rows={GEO.rows} lanes={L}: stream span {span} cycles "
+                f"(first s_axis beat .. last m_axis beat), CYCLES counter {cnt['CYCLES']} "
+                f"(clear .. snapshot), BUSY {cnt['BUSY']}, MACS {cnt['MACS']}, beats in {beats_in}, "
+                f"beats out {beats_out}, IN_STALL {cnt['IN_STALL']}, OUT_STALL {cnt['OUT_STALL']}")
+        dut._log.info(line)
+        report.append(line)
+        assert cnt["MACS"] == m * n * k
+        # STREAM_B with aligned rows consumes one beat per cycle: BUSY equals the B beats
+        b_beats = sum(-(-len(p) // L) for p in prog.packets[1:] if len(p) == k * n)
+        assert cnt["BUSY"] == b_beats, (cnt["BUSY"], b_beats)
+        # the stream is the bottleneck: input beats + the last panel's drain + small overhead
+        last_drain = -(-GEO.rows * n * 4 // L) if m >= GEO.rows else beats_out
+        assert span <= beats_in + last_drain + 40 * len(prog.drains) + 50, (span, beats_in, last_drain)
+    out = os.environ.get("ACCEL_PERF_FILE")
+    if out:
+        with open(out, "a") as fh:
+            fh.write("\n".join(report) + "\n")
+
+
+# ------------------------------------------------------------------ errors
+async def expect_error(tb: TB, packets: list[bytes], code: str, irq: bool = False):
+    dut = tb.dut
+    if irq:
+        await tb.ctrl(irq_en=True)
+    for p in packets:
+        await tb.src.send(AxiStreamFrame(p))
+    await with_timeout(tb.src.wait(), 500, "us")   # everything is accepted (sunk)
+    st = await tb.wait_idle()
+    assert st["ERROR"] and not st["IDLE"], st
+    got = await tb.rd("ERROR")
+    assert got == SPEC.errors[code], (code, SPEC.error_name(got))
+    # more input after the error is sunk too, and nothing comes out
+    await tb.src.send(AxiStreamFrame(bytes(range(3 * L + 3))))
+    await with_timeout(tb.src.wait(), 100, "us")
+    await ClockCycles(dut.clk, 20)
+    assert tb.snk.empty(), "output after an error"
+    assert int(dut.irq.value) == int(irq)
+    await tb.ctrl("SOFT_RESET")
+    await ClockCycles(dut.clk, 4)
+    st = await tb.status()
+    assert st["IDLE"] and not st["ERROR"], st
+    assert await tb.rd("ERROR") == 0
+    assert await tb.rd("INSTR_COUNT") == 0
+    assert int(dut.irq.value) == 0
+    await tb.ctrl()  # IRQ_EN off
+
+
+def cmd(*instrs: bytes) -> bytes:
+    return b"".join(instrs)
+
+
+@cocotb.test()
+async def test_errors_and_soft_reset(dut):
+    """Every error code is raised, input is sunk, nothing is emitted, SOFT_RESET recovers."""
+    tb = await setup(dut)
+    tb.set_pauses(9, 0.2, 0.2)
+    rng = np.random.default_rng(5)
+    r, kmax, nmax = GEO.rows, GEO.kmax, GEO.nmax
+
+    def b(op, **f):
+        return beat(SPEC, L, op, **f)
+
+    load = b("LOAD_A", abuf=0, rows=2, row_len=2 * L, win_lo=0, win_cnt=2 * L)
+    data = bytes(range(256)) * 8
+    good = data[: 4 * L]
+    cases = [
+        ([cmd((0).to_bytes(8, "little") + bytes(L - 8))], "BAD_OPCODE"),
+        ([cmd(b("LOAD_A", rows=1, row_len=4, win_lo=0, win_cnt=4).replace(b"\x01", b"\x0f", 1))], "BAD_OPCODE"),
+        ([cmd(b("LOAD_A", rows=0, row_len=L, win_lo=0, win_cnt=L)), good], "BAD_FIELD"),
+        ([cmd(b("LOAD_A", rows=r + 1, row_len=L, win_lo=0, win_cnt=L)), good], "BAD_FIELD"),
+        ([cmd(b("LOAD_A", rows=1, row_len=L, win_lo=0, win_cnt=0))], "BAD_FIELD"),
+        ([cmd(b("LOAD_A", rows=1, row_len=L, win_lo=0, win_cnt=L + 1))], "BAD_FIELD"),
+        ([cmd(b("LOAD_A", rows=1, row_len=kmax + L, win_lo=0, win_cnt=kmax + 1))], "BAD_FIELD"),
+        ([cmd(b("LOAD_A", rows=1, row_len=2 * L, win_lo=L, win_cnt=L + 1))], "BAD_FIELD"),
+        ([cmd(b("STREAM_B", abuf=1, acc=0, row_len=L, win_lo=0, win_cnt=L))], "BAD_FIELD"),  # bank never loaded
+        ([cmd(load, b("STREAM_B", abuf=0, acc=0, row_len=nmax + L, win_lo=0, win_cnt=nmax + 1)), good],
+         "BAD_FIELD"),
+        ([cmd(b("DRAIN", acc=0, rows=0, win_cnt=1))], "BAD_FIELD"),
+        ([cmd(b("DRAIN", acc=1, rows=1, win_cnt=nmax + 1))], "BAD_FIELD"),
+        ([cmd(b("LOAD_A", rows=1, row_len=2 * L, win_lo=1, win_cnt=L))], "UNALIGNED"),
+        ([cmd(load, b("STREAM_B", abuf=0, acc=0, row_len=3 * L, win_lo=L // 2, win_cnt=L)), good],
+         "UNALIGNED"),
+        ([cmd(load), good[: 3 * L]], "EARLY_TLAST"),                 # one beat short
+        ([cmd(load), good[: 4 * L - 1]], "EARLY_TLAST"),             # last beat's TKEEP short by a byte
+        ([cmd(load, load), good[:L], good], "EARLY_TLAST"),          # a one-beat packet
+        ([cmd(load), good + good[:L]], "MISSING_TLAST"),             # one beat long
+        ([cmd(load), good + good[:1]], "MISSING_TLAST"),
+        ([cmd(*[b("DRAIN", acc=0, rows=1, win_cnt=1)] * (GEO.ififo_depth + 1))], "IFIFO_OVERFLOW"),
+    ]
+    for i, (packets, code) in enumerate(cases):
+        await expect_error(tb, packets, code, irq=i % 3 == 0)
+        if i % 4 == 3:  # recovery: a real matmul right after the reset
+            await tb.matmul(r + 1, L + 3, L + 1, rng)
+    # an exactly full instruction FIFO is fine
+    depth = GEO.ififo_depth
+    await tb.src.send(AxiStreamFrame(cmd(*[b("DRAIN", acc=0, rows=1, win_cnt=1)] * depth)))
+    for _ in range(depth):
+        rx = await with_timeout(tb.snk.recv(), 200, "us")
+        assert len(rx.tdata) == 4
+    st = await tb.wait_idle()
+    assert st["IDLE"] and not st["ERROR"]
+    assert await tb.rd("INSTR_COUNT") == depth
+    await tb.matmul(3, 5, 7, rng)
+
+
+@cocotb.test()
+async def test_error_mid_drain(dut):
+    """An error while a DRAIN is in flight: that packet still completes; no new output."""
+    tb = await setup(dut)
+    tb.set_pauses(3, 0.0, 0.9)   # slow sink: the drain is still running when the error hits
+    rng = np.random.default_rng(6)
+    m, n, k = GEO.rows, 4 * L, L
+    a = rng.integers(-128, 128, size=(m, k), dtype=np.int8)
+    bm = rng.integers(-128, 128, size=(k, n), dtype=np.int8)
+    prog = matmul(SPEC, GEO, a, bm)
+    prog.packets[0] += (0).to_bytes(8, "little") + bytes(L - 8)   # BAD_OPCODE after the DRAIN
+    frames = await tb.run(prog)
+    assert np.array_equal(assemble(prog, frames, m, n), a.astype(np.int32) @ bm.astype(np.int32))
+    st = await tb.wait_idle()
+    assert st["ERROR"] and await tb.rd("ERROR") == SPEC.errors["BAD_OPCODE"]
+    await tb.ctrl("SOFT_RESET")
+    tb.set_pauses(4, 0.1, 0.1)
+    await tb.matmul(2, 3, 4, rng)
+
+
+@cocotb.test()
+async def test_drain_overlap_hazards(dut):
+    """Slow output: STREAM_B into a bank being drained waits; DRAIN waits for the engine."""
+    tb = await setup(dut)
+    rng = np.random.default_rng(7)
+    for seed, p_out in ((1, 0.8), (2, 0.95)):
+        tb.set_pauses(seed, 0.0, p_out)
+        await tb.matmul(4 * GEO.rows, 2 * L, L, rng)
+        await tb.matmul(3 * GEO.rows, L, 1, rng, cmd_split=2)
+    rand = random.Random(8)
+    for _ in range(3):
+        tb.set_pauses(rand.randrange(100), rand.random() * 0.5, rand.random() * 0.9)
+        await tb.matmul(rand.randint(1, 3 * GEO.rows), rand.randint(1, 3 * L), rand.randint(1, 3 * L), rng)
