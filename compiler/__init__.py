@@ -41,6 +41,7 @@ def opt(
     spec: Any = None,
     print_ir_after_all: bool = False,
     remark_sink: Any = None,
+    text_name: str | None = None,
 ) -> tuple[str, Any]:
     """Run a pass pipeline on MLIR text/path/ONNX; returns (output IR text, PipelineResult)."""
     from . import irutil
@@ -48,12 +49,14 @@ def opt(
 
     text, name = _source(src)
     ctx = irutil.make_context()
-    module, text_name = irutil.parse_module(text, ctx)
+    module, parsed_name = irutil.parse_module(text, ctx, text_name or irutil.TEXT_INPUT_NAME)
     if name.endswith(".onnx"):
-        text_name = name
+        parsed_name = name
+    if text_name is not None:
+        parsed_name = text_name
     defaults = {"spec": _spec_ref(spec)} if spec is not None else {}
     res = run_pipeline(module, pipeline or DEFAULT_PIPELINE, defaults=defaults, print_ir_after_all=print_ir_after_all,
-                       text_name=text_name, source=name, remark_sink=remark_sink)
+                       text_name=parsed_name, source=name, remark_sink=remark_sink)
     with ctx:
         out = str(module)
     return out, res

@@ -416,7 +416,8 @@ def candidates(
     tks = tile_options(k, spec.kmax, L, exhaustive=exhaustive)
     if exhaustive and m > 1:
         tms.append(max(1, min(spec.rows, m) // 2))
-    stats = ("A", "C", "N")
+    # with K split and one N tile, "A" and "C" build the same program: call it output stationary
+    stats = ("A", "C", "N") if k <= spec.kmax else ("C", "A", "N")
     orders = ("mn", "nm")
     dbs = (True, False)
     stg = (False, True) if include_staging else (False,)

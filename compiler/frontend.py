@@ -58,4 +58,6 @@ def onnx_to_linalg(path: str | os.PathLike[str], *, keep_locations: bool = True)
         cmd = [tool("iree-opt"), f"--pass-pipeline={ONNX_PIPELINE}", str(torch_mlir)]
         if keep_locations:
             cmd.append("--mlir-print-debuginfo")
-        return _run(cmd, f"lowering {src.name} to linalg (iree-opt)")
+        text = _run(cmd, f"lowering {src.name} to linalg (iree-opt)")
+        # locations point into the imported torch-dialect file: name it after the model
+        return text.replace(f'"{torch_mlir}"', f'"{src}(imported)"')

@@ -7,6 +7,7 @@ at run time on the board. Locations are rendered ``file:line:col`` (``<input>`` 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,9 +40,13 @@ def looks_like_path(src: str | os.PathLike[str]) -> bool:
     return "\n" not in src and "{" not in src and len(src) < 4096 and Path(src).suffix in (".mlir", ".mlirbc", ".onnx")
 
 
-def parse_module(src: str | os.PathLike[str], ctx: ir.Context) -> tuple[ir.Module, str]:
-    """Parse MLIR text or a ``.mlir`` file; syntax errors become a :class:`CompileError`."""
-    name = TEXT_INPUT_NAME
+def parse_module(
+    src: str | os.PathLike[str], ctx: ir.Context, text_name: str = TEXT_INPUT_NAME
+) -> tuple[ir.Module, str]:
+    """Parse MLIR text or a ``.mlir`` file; syntax errors become a :class:`CompileError`.
+
+    Returns the module and the name its locations use (the path, or ``text_name`` for text)."""
+    name = text_name
     with ctx:
         try:
             if looks_like_path(src):
@@ -87,6 +92,9 @@ def _file_loc(loc: Any) -> tuple[str, int, int] | None:
         return None
     if isinstance(loc, ir.CallSiteLoc):
         return _file_loc(loc.callee) or _file_loc(loc.caller)
+    m = re.search(r'"([^"]*)":(\d+):(\d+)', str(loc))  # a location the bindings did not downcast
+    if m:
+        return m.group(1), int(m.group(2)), int(m.group(3))
     return None
 
 

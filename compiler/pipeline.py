@@ -170,6 +170,7 @@ def run_pipeline(
                     raise CompileError(f"unknown or malformed pass {item!r}: {exc} (accel passes: "
                                        f"{', '.join(sorted(REGISTRY))})") from None
         if print_ir_after_all:
+            ctx.enable_multithreading(False)  # MLIR requires it for IR printing
             pm.enable_ir_printing(print_after_all=True, print_module_scope=True)
         try:
             pm.run(module.operation)

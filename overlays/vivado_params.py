@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from accel.errors import SpecError
 from accel.overlays.rtl_build import IP_TOP, SPEC_HEADER, rtl_sources, write_spec_header
 from accel.overlays.spec import Spec, load_spec
+
+from accel.errors import SpecError
 
 VIVADO_DIR = Path(__file__).resolve().parent / "vivado"
 BUILD_TCL = VIVADO_DIR / "build_overlay.tcl"
@@ -178,6 +179,8 @@ def check_flow(spec: Spec) -> BoardFlow:
 def dma_config(spec: Spec) -> dict[str, int]:
     """The AXI DMA 7.1 CONFIG.* values (PG021 parameter names), as the .hwh will carry them.
 
+    Only parameters that stay enabled in simple mode are set (Vivado ignores writes to disabled
+    ones, such as the SG status/control stream, and the flow reads every value back).
     Simple mode (no scatter-gather), both channels, LENGTH register ``dma.length_width`` bits,
     memory-map width = stream width (= the HP port width). The data realignment engine (DRE)
     is included (AXI DMA 7.1 offers it for stream widths up to 512 bits): with it, transfers may
@@ -200,7 +203,6 @@ def dma_config(spec: Spec) -> dict[str, int]:
         "c_include_s2mm_dre": dre,
         "c_mm2s_burst_size": 256,
         "c_s2mm_burst_size": 256,
-        "c_sg_include_stscntrl_strm": 0,
         "c_micro_dma": 0,
     }
 

@@ -360,55 +360,62 @@ class Executor:
 
     def _loop(self, program: DriverProgram, plan: _Plan, bufs: dict[str, Any], regions: dict[str, _Region],
               counts: dict[str, int]) -> None:
-        mm_chan, s2_chan = self.dma.sendchannel, self.dma.recvchannel
-        mm2s, s2mm, need = program.mm2s, program.s2mm, plan.need
-        mi = si = 0  # next entry to start
-        mm_cur = s2_cur = -1  # entry in flight (-1: channel idle)
+        """Feed MM2S in order and keep S2MM armed; service whichever channel finishes first."""
+        chans = {"mm2s": self.dma.sendchannel, "s2mm": self.dma.recvchannel}
+        queues = {"mm2s": program.mm2s, "s2mm": program.s2mm}
+        nxt = {"mm2s": 0, "s2mm": 0}  # next entry to start
+        cur = {"mm2s": -1, "s2mm": -1}  # entry in flight (-1: channel idle)
         mm_done = -1  # index of the last MM2S entry seen complete
+        need = plan.need
         blocking = self.backend.blocking_polls
-        stalls = 0
+        stalls = spins = 0
         deadline = time.monotonic() + self.timeout_s
-        spins = 0
 
-        while mi < len(mm2s) or si < len(s2mm) or mm_cur >= 0 or s2_cur >= 0:
-            if s2_cur < 0 and si < len(s2mm):
-                buf, off, nbytes, _ = s2mm[si]
-                s2_chan.transfer(regions[buf], off, nbytes)
-                s2_cur, si = si, si + 1
-            if mm_cur < 0 and mi < len(mm2s):
-                buf, off, nbytes, pack = mm2s[mi]
-                if pack:
-                    self._pack(pack, bufs, buf, off, nbytes, counts)
-                mm_chan.transfer(regions[buf], off, nbytes)
-                mm_cur, mi = mi, mi + 1
-            if s2_cur >= 0 and (need[s2_cur] <= mm_done or mm_cur < 0):
-                chan = "s2mm"
-            elif mm_cur >= 0:
-                chan = "mm2s"
-            else:
-                continue
-            entry = s2mm[s2_cur] if chan == "s2mm" else mm2s[mm_cur]
+        def service(chan: str) -> bool:
+            """Read the channel's DMASR once; complete its transfer if it is done."""
+            nonlocal mm_done
+            entry = queues[chan][cur[chan]]
             sr = self._dmasr(chan)
             if sr & _DMASR_ERR_MASK:
                 raise self._dma_error(chan, sr, entry)
-            if sr & DMASR_IDLE:
-                counts["ddr"] += entry[2]
-                stalls = 0
-                spins = 0
-                if chan == "mm2s":
-                    mm_done, mm_cur = mm_cur, -1
-                else:
-                    got = int(self.dma.read(CHANNEL_BASE["s2mm"] + LENGTH))
-                    s2_chan.transferred = got
-                    if got != entry[2]:
-                        raise DMAError(
-                            f"S2MM received {got} bytes for drain {s2_cur} but the program expects {entry[2]} "
-                            f"(buffer {entry[0]!r}): the accelerator emitted a packet of the wrong size; "
-                            "the runtime reset the DMA and the accelerator"
-                        )
-                    if entry[3]:
-                        self._unpack(entry[3], bufs, entry[0], entry[1], entry[2], counts)
-                    s2_cur = -1
+            if not sr & DMASR_IDLE:
+                return False
+            counts["ddr"] += entry[2]
+            if chan == "mm2s":
+                mm_done = cur[chan]
+            else:
+                got = int(self.dma.read(CHANNEL_BASE["s2mm"] + LENGTH))
+                chans[chan].transferred = got
+                if got != entry[2]:
+                    raise DMAError(
+                        f"S2MM received {got} bytes for drain {cur[chan]} but the program expects {entry[2]} "
+                        f"(buffer {entry[0]!r}): the accelerator emitted a packet of the wrong size; "
+                        "the runtime reset the DMA and the accelerator"
+                    )
+                if entry[3]:
+                    self._unpack(entry[3], bufs, entry[0], entry[1], entry[2], counts)
+            cur[chan] = -1
+            return True
+
+        while any(nxt[c] < len(queues[c]) or cur[c] >= 0 for c in chans):
+            for chan in ("s2mm", "mm2s"):  # arm S2MM first so drains never wait for it
+                if cur[chan] < 0 and nxt[chan] < len(queues[chan]):
+                    buf, off, nbytes, pack = queues[chan][nxt[chan]]
+                    if pack and chan == "mm2s":  # an S2MM entry's 4th item is its unpack
+                        self._pack(pack, bufs, buf, off, nbytes, counts)
+                    chans[chan].transfer(regions[buf], off, nbytes)
+                    cur[chan], nxt[chan] = nxt[chan], nxt[chan] + 1
+            # Wait on the channel that can finish: a drain once its data has been sent, else MM2S.
+            if cur["s2mm"] >= 0 and (need[cur["s2mm"]] <= mm_done or cur["mm2s"] < 0):
+                first = "s2mm"
+            else:
+                first = "mm2s" if cur["mm2s"] >= 0 else "s2mm"
+            other = "mm2s" if first == "s2mm" else "s2mm"
+            progressed = service(first)
+            if not progressed and cur[other] >= 0:  # the read above ran until the other one finished
+                progressed = service(other)
+            if progressed:
+                stalls = spins = 0
                 deadline = time.monotonic() + self.timeout_s
                 continue
             # Not done: on the simulator the read already ran a deadlock window; on the board, spin.
@@ -418,14 +425,9 @@ class Executor:
                 if err is not None:
                     raise err
             stalls += 1
-            other = "mm2s" if chan == "s2mm" else "s2mm"
-            if (other == "mm2s" and mm_cur >= 0) or (other == "s2mm" and s2_cur >= 0):
-                osr = self._dmasr(other)
-                oentry = mm2s[mm_cur] if other == "mm2s" else s2mm[s2_cur]
-                if osr & _DMASR_ERR_MASK:
-                    raise self._dma_error(other, osr, oentry)
             if (blocking and stalls >= STALL_POLLS) or time.monotonic() > deadline:
-                raise self._timeout(chan, entry, sr, s2_cur if chan == "s2mm" else mm_cur, blocking)
+                entry = queues[first][cur[first]]
+                raise self._timeout(first, entry, self._dmasr(first), cur[first], blocking)
             if not blocking and spins > 1000:
                 time.sleep(50e-6)
 

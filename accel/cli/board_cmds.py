@@ -10,7 +10,9 @@ import click
 
 def register(cli: click.Group) -> None:
     @cli.command("estimate")
-    @click.option("--spec", "specs", multiple=True, metavar="NAME", help="spec to estimate (repeatable); default z2_default")
+    @click.option(
+        "--spec", "specs", multiple=True, metavar="NAME", help="spec to estimate (repeatable); default z2_default"
+    )
     @click.option("--all", "all_specs", is_flag=True, help="every spec in overlays/specs")
     @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
     @click.option("--no-cache", is_flag=True, help="synthesise even when a cached result exists")

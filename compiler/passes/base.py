@@ -57,12 +57,12 @@ class Pass:
         o = op.operation if hasattr(op, "operation") else op
         return CompileError(message, op=o.name, location=self.loc(o))
 
-    def remark(self, message: str, op: Any | None = None) -> None:
+    def remark(self, message: str, op: Any | None = None, *, attach: bool = True) -> None:
         text = f"{self.loc(op)}: remark: {message}" if op is not None else f"remark: {message}"
         self.remarks.append(text)
         if self.remark_sink is not None:
             self.remark_sink(text)
-        if op is not None:  # remarks travel with the IR to the emitted module
+        if op is not None and attach:  # remarks travel with the IR to the emitted module
             o = op.operation if hasattr(op, "operation") else op
             prev = irutil.from_attr(o.attributes["accel.remarks"]) if "accel.remarks" in o.attributes else []
             irutil.set_attr(o, "accel.remarks", [*prev, message])

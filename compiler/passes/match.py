@@ -82,7 +82,8 @@ class AccelMatch(Pass):
             fills = [op for op in ops if op.name == "linalg.fill"]
             if fills:
                 raise self.error(f"linalg.fill without a linalg.matmul to initialise ({SUPPORTED})", fills[0])
-            self.remark(f"function @{irutil.func_name(func)} holds no linalg.matmul: nothing to accelerate", func)
+            self.remark(f"function @{irutil.func_name(func)} holds no linalg.matmul: nothing to accelerate", func,
+                        attach=False)
             return
         if len(matmuls) > 1:
             raise self.error(

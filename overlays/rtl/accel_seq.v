@@ -419,7 +419,9 @@ assign drain_bank = f_acc;
 assign drain_rows = f_rows;
 assign drain_cnt = f_win_cnt;
 
-assign idle = state_reg == S_FETCH && fifo_empty && !up_busy && !mac_busy && !drain_busy;
+// idle: waiting for a command packet (none of it received yet), nothing in flight
+assign idle = (state_reg == S_FETCH || (state_reg == S_CMD && cmd_cnt_reg == {CMD_W{1'b0}}))
+              && fifo_empty && !up_busy && !mac_busy && !drain_busy;
 assign error = state_reg == S_ERROR;
 assign error_code = error_code_reg;
 assign instr_count = instr_count_reg;

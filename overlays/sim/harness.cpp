@@ -299,6 +299,7 @@ void Harness::s2mm_cycle() {
 
 // --------------------------------------------------------------------------- DMA control
 void Harness::complete(DmaChannel& c) {
+  ++transitions_;
   c.busy = false;
   c.idle = true;
   c.ioc_irq = true;
@@ -311,6 +312,7 @@ void Harness::complete(DmaChannel& c) {
 void Harness::raise_error(DmaChannel& c, uint32_t bit) {
   // PG021: an error halts the channel gracefully: DMACR.RS cleared, DMASR.Halted set; the error bits
   // are only cleared by a reset.
+  ++transitions_;
   if (bit == DMASR_INTERR) c.int_err = true;
   if (bit == DMASR_SLVERR) c.slv_err = true;
   if (bit == DMASR_DECERR) c.dec_err = true;
@@ -439,7 +441,10 @@ void Harness::dma_write(uint32_t off, uint32_t v) {
 void Harness::poll(DmaChannel& c) {
   ++polls_;
   const uint64_t start = cycle_;
-  while (c.busy) {
+  // Stop at the first completion or error of EITHER channel: the host then re-arms whichever
+  // channel finished, as a polling CPU on the board would, instead of idling the other one.
+  const uint64_t seen = transitions_;
+  while (c.busy && transitions_ == seen) {
     tick();
     if (cycle_ - last_progress_ >= deadlock_window_) {
       if (deadlock_seen_ != last_progress_) {

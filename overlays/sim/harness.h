@@ -205,6 +205,7 @@ class Harness {
   // statistics
   uint64_t sim_ns_ = 0, cpu_ns_ = 0;
   uint64_t mmio_reads_ = 0, mmio_writes_ = 0, polls_ = 0, poll_cycles_ = 0;
+  uint64_t transitions_ = 0;  // DMA channel completions + errors, for poll()
   uint64_t deadlocks_ = 0, budget_stops_ = 0, beats_in_ = 0, beats_out_ = 0;
   uint64_t ddr_size_ = SPEC_DDR_SIZE;
 

@@ -24,22 +24,22 @@ LIST_PARAMS = {"RTL_SOURCES", "PARAM_NAMES"}
 
 _DUMP = r"""
 source [lindex $argv 0]
-foreach name [concat $PARAM_NAMES PARAM_NAMES] {
+foreach name [concat $PARAM_NAMES PARAM_NAMES] {{
     set v [set $name]
-    if {$name in {%s}} {
-        dict for {k x} $v { puts "dict\t$name\t$k\t$x" }
-    } elseif {$name in {%s}} {
-        foreach x $v { puts "list\t$name\t$x" }
-    } else {
+    if {{$name in {{{}}}}} {{
+        dict for {{k x}} $v {{ puts "dict\t$name\t$k\t$x" }}
+    }} elseif {{$name in {{{}}}}} {{
+        foreach x $v {{ puts "list\t$name\t$x" }}
+    }} else {{
         puts "scalar\t$name\t$v"
-    }
-}
-""" % (" ".join(sorted(DICT_PARAMS)), " ".join(sorted(LIST_PARAMS)))
+    }}
+}}
+""".format(" ".join(sorted(DICT_PARAMS)), " ".join(sorted(LIST_PARAMS)))
 
 
 def source_params(path: Path) -> dict[str, object]:
     """The variables a params file sets, as tclsh sees them (dicts, lists and strings)."""
-    proc = subprocess.run([TCLSH], input=_DUMP.replace("[lindex $argv 0]", "{%s}" % path), capture_output=True,
+    proc = subprocess.run([TCLSH], input=_DUMP.replace("[lindex $argv 0]", f"{{{path}}}"), capture_output=True,
                           text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     out: dict[str, object] = {}

@@ -10,10 +10,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from board_helpers import needs_tclsh, source_params
-
 from accel.overlays.spec import available_specs, load_spec
 from accel.overlays.vivado_params import BOARDS, write_build_inputs
+from board_helpers import needs_tclsh, source_params
 
 HWH_DIR = Path(__file__).resolve().parents[2] / "overlays" / "hwh"
 SPECS = available_specs()
@@ -122,7 +121,7 @@ def test_accelerator_parameters(both):
 
 def test_pynq_parses_the_hwh_to_the_same_ip_dict(both):
     """What pynq 3.1's own parser makes of the .hwh: the driver-binding view the board uses."""
-    spec, root, tcl = both
+    spec, _root, tcl = both
     parser_mod = pytest.importorskip("pynq.metadata.runtime_metadata_parser")
     metadata = pytest.importorskip("pynqmetadata.frontends")
     md = metadata.Metadata(input=str(HWH_DIR / f"{spec.name}.hwh"))

@@ -5,9 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from board_helpers import needs_tclsh, source_params
-
-from accel.errors import SpecError
 from accel.overlays.rtl_build import IP_TOP, rtl_sources
 from accel.overlays.spec import available_specs, load_spec
 from accel.overlays.vivado_params import (
@@ -18,6 +15,9 @@ from accel.overlays.vivado_params import (
     tcl_params,
     write_build_inputs,
 )
+from board_helpers import needs_tclsh, source_params
+
+from accel.errors import SpecError
 
 SPECS = available_specs()
 

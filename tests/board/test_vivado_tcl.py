@@ -11,12 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from board_helpers import needs_tclsh, rtl_param_names, run_mock
-
 from accel.overlays.rtl_build import IP_TOP, SPEC_HEADER, rtl_sources
 from accel.overlays.spec import available_specs, load_spec
 from accel.overlays.tools import RTL_DIR
 from accel.overlays.vivado_params import BOARDS, BUILD_TCL, dma_config, ps_config, write_build_inputs
+from board_helpers import needs_tclsh, rtl_param_names, run_mock
 
 pytestmark = needs_tclsh
 SPECS = available_specs()
@@ -46,7 +45,7 @@ def test_tcl_files_are_complete_tcl():
 
 
 def test_packages_exactly_the_rtl_sources_and_header(mock_run):
-    spec, build, run = mock_run
+    spec, _build, run = mock_run
     pkg = [Path(r[0]) for r in run.get("add_file") if "/ip_src/" in r[0]]
     want = [p.name for p in rtl_sources(IP_TOP)] + [SPEC_HEADER]
     assert [p.name for p in pkg] == want

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from accel.overlays.spec import Spec
 
 
@@ -29,6 +28,7 @@ class Program:
     drains: list[tuple[int, int, int, int]] = field(default_factory=list)  # (m0, mr, n0, nc)
     instructions: int = 0
     macs: int = 0
+    chunks: int = 0   # B chunks the MAC array consumes (the BUSY counter)
 
 
 def beat(spec: Spec, lanes: int, opcode: str, **fields: int) -> bytes:
@@ -83,6 +83,7 @@ def matmul(
                      b_bytes[k0 : k0 + kc].tobytes())
                 )
                 prog.macs += mr * nc * kc
+                prog.chunks += kc * -(-nc // geo.lanes)
             steps.append((beat(spec, geo.lanes, "DRAIN", acc=acc, rows=mr, win_cnt=nc), None))
             prog.drains.append((m0, mr, n0, nc))
             acc ^= 1
@@ -99,7 +100,7 @@ def assemble(prog: Program, frames: list[bytes], m: int, n: int) -> np.ndarray:
     """Place the drained int32 panels into C (checks each frame's length)."""
     c = np.zeros((m, n), dtype=np.int32)
     assert len(frames) == len(prog.drains), (len(frames), len(prog.drains))
-    for (m0, mr, n0, nc), f in zip(prog.drains, frames):
+    for (m0, mr, n0, nc), f in zip(prog.drains, frames, strict=True):
         assert len(f) == mr * nc * 4, (len(f), mr, nc)
         c[m0 : m0 + mr, n0 : n0 + nc] = np.frombuffer(f, dtype="<i4").reshape(mr, nc)
     return c

@@ -28,7 +28,6 @@ RUNTIME_OBJS = ("verilated", "verilated_dpi", "verilated_vpi", "verilated_thread
 
 def _runtime_dir() -> Path:
     import cocotb
-
     from accel.overlays.tools import verilator_root
 
     tag = hashlib.sha256(f"{verilator_root()}|{cocotb.__version__}".encode()).hexdigest()[:12]

@@ -8,9 +8,8 @@ The KV260 build is marked slow.
 from __future__ import annotations
 
 import pytest
-from rtl_runner import run
-
 from accel.overlays.spec import load_spec
+from rtl_runner import run
 
 SMALL = {"DATA_WIDTH": 128, "ROWS": 3, "KMAX": 32, "NMAX": 32, "IFIFO_DEPTH": 8,
          "AXIL_ADDR_WIDTH": 12, "SPEC_HASH": 0x1234ABCD}

@@ -1,0 +1,234 @@
+"""Compiler commands of ``accel-run``: ``compile``, ``run`` and ``opt``.
+
+    accel-run compile IN.mlir|model.onnx -o OUT.json [--spec z2_default]
+    accel-run run IN.mlir|model.onnx|OUT.json [--func NAME] [--check] [--json] [--spec ...]
+    accel-run opt IN.mlir --pass-pipeline='builtin.module(accel-match,accel-schedule)' [--print-ir-after-all]
+
+User errors (``AccelError``, incl. ``CompileError`` with the op and its location) print one
+line and exit 2 (the group does that); anything unexpected prints one line too and exits 3
+(set ``ACCEL_DEBUG=1`` for the traceback).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from accel.errors import AccelError, CompileError, ProgramError
+
+
+def _guard(fn: Any) -> Any:
+    """No tracebacks at the CLI: AccelError goes to the group (exit 2), the rest exits 3."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (AccelError, click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except SystemExit:
+            raise
+        except Exception as exc:
+            if os.environ.get("ACCEL_DEBUG"):
+                raise
+            click.secho(f"internal error: {type(exc).__name__}: {exc} (set ACCEL_DEBUG=1 for the traceback)",
+                        fg="red", err=True)
+            sys.exit(3)
+
+    return wrapper
+
+
+def _remark(text: str) -> None:
+    click.secho(text, fg="yellow", err=True)
+
+
+def _is_compiled_file(path: str) -> bool:
+    return path.endswith(".json")
+
+
+def _load_or_compile(src: str, spec: str | None, quiet: bool = False) -> Any:
+    from accel.compiler import CompiledModule, opt
+
+    if _is_compiled_file(src):
+        mod = CompiledModule.load(src)
+        if spec is not None:
+            from accel.overlays.spec import load_spec
+
+            s = load_spec(spec)
+            if s.hash != mod.spec_hash:
+                raise ProgramError(
+                    f"{src} was compiled for spec {mod.spec_name!r}, not {s.name!r}; recompile it with --spec {s.name}"
+                )
+        return mod
+    if not Path(src).is_file():
+        raise CompileError(f"no such input file: {src}")
+    _ir, res = opt(src, None, spec=spec or "z2_default", remark_sink=None if quiet else _remark)
+    mod = res.emitted
+    if mod is None:
+        raise CompileError(f"{src}: no function holds a linalg.matmul: nothing to compile")
+    return mod
+
+
+def _describe(fn: Any) -> str:
+    s = fn.program.schedule
+    flags = [s["order"]] + (["db"] if s["double_buffer"] else []) + (["staging"] if s["staging"] else [])
+    return f"{s['stationarity']} {s['tile_m']}x{min(s['tile_n'], s['n'])}x{min(s['tile_k'], s['k'])} " + " ".join(flags)
+
+
+def register(cli: click.Group) -> None:
+    @cli.command("compile")
+    @click.argument("src", metavar="IN.mlir|MODEL.onnx")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False), help="compiled module (JSON); default IN.accel.json")
+    @click.option("--spec", default="z2_default", show_default=True, help="accelerator spec name or .toml path")
+    @click.option("--func", "func_name", default=None, help="with --emit program: the function to write")
+    @click.option("--emit", type=click.Choice(["module", "program"]), default="module", show_default=True,
+                  help="module: all functions + bindings/constants; program: one bare driver program")
+    @_guard
+    def compile_cmd(src: str, output: str | None, spec: str, func_name: str | None, emit: str) -> None:
+        """Compile linalg.matmul functions (MLIR or ONNX) into driver programs."""
+        mod = _load_or_compile(src, spec)
+        out = Path(output) if output else Path(src).with_suffix(".accel.json")
+        if emit == "program":
+            if func_name is None:
+                if len(mod) != 1:
+                    raise CompileError(f"{src} has {len(mod)} functions ({', '.join(mod.functions)}); pick one with --func")
+                func_name = next(iter(mod.functions))
+            fn = mod[func_name]
+            if fn.constants():
+                _remark(f"remark: @{func_name} has constant operands ({', '.join(fn.constants())}); a bare driver "
+                        "program takes them as inputs: use --emit module to keep them")
+            out.write_text(fn.program.to_json(indent=1))
+        else:
+            mod.save(out)
+        for fn in mod:
+            p = fn.program
+            a, b = p.operands["a"]["shape"], p.operands["b"]["shape"]
+            click.echo(f"@{fn.name}: {a[0]}x{b[1]}x{a[1]} (MxNxK) {_describe(fn)}: {p.stats['instructions']} "
+                       f"instructions, {p.transfers} transfers, predicted {p.predicted.get('cycles', '?')} cycles")
+        click.echo(f"wrote {out}")
+
+    @cli.command("run")
+    @click.argument("src", metavar="IN.mlir|MODEL.onnx|COMPILED.json")
+    @click.option("--func", "func_name", default=None, help="run only this function (default: all)")
+    @click.option("--check/--no-check", default=True, show_default=True, help="compare with numpy")
+    @click.option("--json", "as_json", is_flag=True, help="print results as JSON")
+    @click.option("--spec", default=None, help="accelerator spec (default: the compiled file's, else z2_default)")
+    @click.option("--backend", type=click.Choice(["sim", "board", "auto"]), default="sim", show_default=True)
+    @click.option("--seed", default=0, show_default=True, help="seed of the random inputs")
+    @_guard
+    def run_cmd(src: str, func_name: str | None, check: bool, as_json: bool, spec: str | None, backend: str,
+                seed: int) -> None:
+        """Compile if needed, run each function on random inputs, check against numpy, print cycles."""
+        import warnings
+
+        import numpy as np
+
+        from accel.runtime import Accelerator
+
+        mod = _load_or_compile(src, spec, quiet=as_json)
+        funcs = [mod[func_name]] if func_name else list(mod)
+        rng = np.random.default_rng(seed)
+        rows = []
+        failed = False
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            acc = Accelerator(backend=backend, spec=spec or mod.spec_name)
+            try:
+                for fn in funcs:
+                    args = fn.random_args(rng)
+                    c, res = mod.run(acc, fn.name, *args)
+                    ok = bool(np.array_equal(c, fn.reference(*args))) if check else None
+                    failed |= ok is False
+                    pred = fn.program.predicted.get("cycles")
+                    err = None if not pred else (pred - res.cycles) / res.cycles
+                    rows.append({
+                        "function": fn.name,
+                        "shape": {"m": fn.program.schedule["m"], "n": fn.program.schedule["n"],
+                                  "k": fn.program.schedule["k"]},
+                        "schedule": fn.program.schedule,
+                        "cycles": int(res.cycles),
+                        "predicted_cycles": pred,
+                        "prediction_error": err,
+                        "correct": ok,
+                        "run": res.to_dict(),
+                    })
+            finally:
+                acc.close()
+        if as_json:
+            click.echo(json.dumps({"spec": mod.spec_name, "backend": backend, "functions": rows}, indent=1,
+                                  default=str))
+        else:
+            for r in rows:
+                s = r["shape"]
+                status = {True: "OK", False: "MISMATCH", None: "unchecked"}[r["correct"]]
+                err = f"{r['prediction_error'] * 100:+.1f}%" if r["prediction_error"] is not None else "n/a"
+                click.echo(f"@{r['function']}: {s['m']}x{s['n']}x{s['k']} {_describe(mod[r['function']])}: "
+                           f"{r['cycles']} cycles (predicted {r['predicted_cycles']}, {err}) {status}")
+        if failed:
+            click.secho("error: result mismatch against numpy", fg="red", err=True)
+            sys.exit(1)
+
+    @cli.command("opt")
+    @click.argument("src", metavar="IN.mlir|MODEL.onnx")
+    @click.option("--pass-pipeline", "pipeline", default=None,
+                  help="e.g. 'builtin.module(accel-match,accel-schedule,accel-lower,accel-emit)' (the default)")
+    @click.option("--print-ir-after-all", is_flag=True, help="print the IR after every pass (stderr)")
+    @click.option("--spec", default=None, help="default spec for passes with a spec option")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="write the IR here")
+    @click.option("--list-passes", is_flag=True, help="list the accel passes and their options")
+    @click.option("--split-input-file", is_flag=True,
+                  help="process chunks separated by '// -----' independently (errors are reported per chunk; exit 2 "
+                       "if any failed)")
+    @_guard
+    def opt_cmd(src: str, pipeline: str | None, print_ir_after_all: bool, spec: str | None, output: str | None,
+                list_passes: bool, split_input_file: bool) -> None:
+        """Run a pass pipeline (accel passes and upstream MLIR passes) like mlir-opt."""
+        from accel.compiler import opt
+        from accel.compiler.passes import REGISTRY
+
+        if list_passes:
+            for name, cls in sorted(REGISTRY.items()):
+                click.echo(f"{name}: {cls.summary}")
+                for o in cls.options:
+                    click.echo(f"    {o.name}={o.default!s:<12} {o.help}")
+            return
+        if src != "-" and not Path(src).is_file():
+            raise CompileError(f"no such input file: {src}")
+        text_or_path: Any = sys.stdin.read() if src == "-" else src
+        if split_input_file:
+            text = text_or_path if src == "-" else Path(src).read_text()
+            name = "<stdin>" if src == "-" else src
+            outs, failed, line = [], False, 0
+            for chunk in re.split(r"^// -----\s*$", text, flags=re.M):
+                padded = "\n" * line + chunk  # keep the original line numbers in locations
+                line += chunk.count("\n")
+                try:
+                    out, _res = opt(padded, pipeline, spec=spec, print_ir_after_all=print_ir_after_all,
+                                    remark_sink=_remark, text_name=name)
+                    outs.append(out)
+                except AccelError as exc:
+                    click.secho(f"error: {exc}", fg="red", err=True)
+                    failed = True
+            out = "// -----\n".join(outs)
+            if output:
+                Path(output).write_text(out)
+            else:
+                click.echo(out, nl=False)
+            if failed:
+                sys.exit(2)
+            return
+        out, _res = opt(text_or_path, pipeline, spec=spec, print_ir_after_all=print_ir_after_all,
+                        remark_sink=_remark)
+        if not out.endswith("\n"):
+            out += "\n"
+        if output:
+            Path(output).write_text(out)
+        else:
+            click.echo(out, nl=False)

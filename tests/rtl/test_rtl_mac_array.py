@@ -1,0 +1,12 @@
+"""mac_array: runs bench_mac_array through the cocotb runner on Verilator."""
+
+from __future__ import annotations
+
+import pytest
+from rtl_runner import run
+
+
+@pytest.mark.parametrize("params", [{"DATA_WIDTH": 32, "ROWS": 3, "NMAX": 8},
+                                    {"DATA_WIDTH": 128, "ROWS": 5, "NMAX": 64}])
+def test_mac_array(params, tmp_path):
+    run("mac_array", "bench_mac_array", params, test_dir=tmp_path)
