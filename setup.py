@@ -26,7 +26,7 @@ setup(
     packages=PACKAGES,
     package_dir=PACKAGE_DIR,
     package_data={
-        "accel.overlays": ["specs/*.toml", "rtl/*.v", "rtl/*.vh", "sim/*.cpp", "sim/*.h", "hwh/*", "vivado/*"],
+        "accel.overlays": ["specs/*.toml", "rtl/*.v", "sim/*.cpp", "sim/*.h", "hwh/*", "vivado/*", "*.bit", "*.hwh"],
     },
     include_package_data=True,
 )

@@ -47,8 +47,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from accel.errors import AccelError, ShapeError, TransferTooLargeError
 from accel.runtime.program import DriverProgram, Schedule, build_program, check_schedule
+
+from accel.errors import AccelError, ShapeError, TransferTooLargeError
 
 MODEL_VERSION = "accel-costmodel/1"
 
@@ -176,7 +177,7 @@ class _Timeline:
         """Fix the reader end and completion of drain d once its S2MM arm time is known."""
         if d in self.ddone:
             return True
-        if d not in self.arm:
+        if d not in self.arm or d not in self.drain_info:
             return False
         issue, groups, beats = self.drain_info[d]
         nbytes = self.p.s2mm[d][2]
@@ -200,17 +201,21 @@ class _Timeline:
             return None
         return self._drain_reader[d]
 
-    def advance(self, until_pkt: int | None = None, until_drain: int | None = None) -> None:
-        """Run the sequencer forward until packet ``until_pkt`` is consumed / drain issued."""
+    def advance(self, until_pkt: int | None = None, until_drain: int | None = None) -> bool:
+        """Run the sequencer forward until packet ``until_pkt`` is consumed / drain ``until_drain``
+        issued. Returns False if it is blocked on a drain whose S2MM transfer is not armed yet
+        (the state then stays at the blocked instruction)."""
         t = self.t
         while True:
             if until_pkt is not None and until_pkt in self.done:
-                return
+                return True
             if until_drain is not None and until_drain in self.drain_info:
-                return
+                return True
             if self.pos >= len(self.instrs):
                 raise ModelError("ran past the end of the program")
             op, f, pkt, d = self.instrs[self.pos]
+            if pkt is not None and pkt not in self.start:
+                return False  # the host has not started this packet yet
             if op == "CMD":
                 begin = max(self._arrival(pkt), self.seq)
                 self.done[pkt] = begin + f["n"]
@@ -224,7 +229,7 @@ class _Timeline:
             elif op == "STREAM_B":
                 free = self._bank_free(f["acc"])
                 if free is None:
-                    raise ModelError("STREAM_B waits for a drain whose S2MM was never armed")
+                    return False
                 nbytes = self.p.mm2s[pkt][2]
                 k = nbytes // f["row_len"]
                 chunks = k * _cdiv(f["row_len"], self.L)
@@ -239,7 +244,7 @@ class _Timeline:
                 prev_free = 0
                 if prev is not None:
                     if not self._resolve_drain(prev):
-                        raise ModelError("DRAIN waits for a previous drain whose S2MM was never armed")
+                        return False
                     prev_free = self._drain_reader[prev]
                 issue = max(self.seq + t.instr_gap, prev_free, self.mac_done)
                 groups = f["rows"] * _cdiv(f["win_cnt"], self.Q)
@@ -251,46 +256,63 @@ class _Timeline:
                 self.seq = issue + 1
             self.pos += 1
 
+    def done_time(self, chan: str, idx: int) -> int | None:
+        """Completion cycle of the transfer in flight on a channel (None: blocked on the host)."""
+        if chan == "mm2s":
+            return self.done[idx] if self.advance(until_pkt=idx) else None
+        if not self.advance(until_drain=idx) or not self._resolve_drain(idx):
+            return None
+        return self.ddone[idx]
+
     # ------------------------------------------------------------ host loop
     def run(self) -> dict[str, int]:
+        """The executor's loop: keep both channels busy, wait on the one that can finish (a DMASR
+        read holds mmio cycles, then polls until that channel or the other one completes)."""
         t, mu = self.t, self.spec.mmio_cycles
-        mm2s, s2mm, need = self.p.mm2s, self.p.s2mm, self.need
-        h = t.start_cycles
-        mi = si = 0
-        mm_cur: int | None = None
-        s2_cur: int | None = None
+        queues = {"mm2s": self.p.mm2s, "s2mm": self.p.s2mm}
+        need = self.need
+        nxt = {"mm2s": 0, "s2mm": 0}
+        cur: dict[str, int | None] = {"mm2s": None, "s2mm": None}
         mm_done = -1
+        h = t.start_cycles
         mmio = 0
         wait_cycles = 0
-        while mi < len(mm2s) or si < len(s2mm) or mm_cur is not None or s2_cur is not None:
-            if s2_cur is None and si < len(s2mm):
-                h += t.xfer_mmio * mu
-                mmio += t.xfer_mmio
-                self.arm[si] = h
-                s2_cur, si = si, si + 1
-            if mm_cur is None and mi < len(mm2s):
-                h += t.xfer_mmio * mu
-                mmio += t.xfer_mmio
-                self.start[mi] = h
-                mm_cur, mi = mi, mi + 1
-            if s2_cur is not None and (need[s2_cur] <= mm_done or mm_cur is None):
-                self.advance(until_drain=s2_cur)
-                if not self._resolve_drain(s2_cur):
-                    raise ModelError("waiting on an S2MM transfer that was never armed")
-                done = self.ddone[s2_cur]
-                h0 = h + t.wait_mmio * mu
-                wait_cycles += max(0, done - h0)
-                h = max(h0, done) + t.s2mm_done_mmio * mu
-                mmio += t.wait_mmio + t.s2mm_done_mmio
-                s2_cur = None
-            elif mm_cur is not None:
-                self.advance(until_pkt=mm_cur)
-                done = self.done[mm_cur]
-                h0 = h + t.wait_mmio * mu
-                wait_cycles += max(0, done - h0)
-                h = max(h0, done)
-                mmio += t.wait_mmio
-                mm_done, mm_cur = mm_cur, None
+        while any(nxt[c] < len(queues[c]) or cur[c] is not None for c in queues):
+            for chan in ("s2mm", "mm2s"):
+                if cur[chan] is None and nxt[chan] < len(queues[chan]):
+                    h += t.xfer_mmio * mu
+                    mmio += t.xfer_mmio
+                    (self.arm if chan == "s2mm" else self.start)[nxt[chan]] = h
+                    cur[chan], nxt[chan] = nxt[chan], nxt[chan] + 1
+            s2 = cur["s2mm"]
+            if s2 is not None and (need[s2] <= mm_done or cur["mm2s"] is None):
+                first = "s2mm"
+            else:
+                first = "mm2s" if cur["mm2s"] is not None else "s2mm"
+            other = "mm2s" if first == "s2mm" else "s2mm"
+            t_first = self.done_time(first, cur[first])
+            if t_first is None:
+                raise ModelError(f"the {first} transfer the host waits for can never complete (deadlock)")
+            h += t.wait_mmio * mu  # DMASR read: the access itself, then the poll
+            mmio += t.wait_mmio
+            served = first
+            if t_first > h:
+                t_other = self.done_time(other, cur[other]) if cur[other] is not None else None
+                if t_other is not None and h < t_other < t_first:
+                    wait_cycles += t_other - h
+                    h = t_other
+                    served = other  # the poll stopped at the other channel's completion
+                    h += t.wait_mmio * mu
+                    mmio += t.wait_mmio
+                else:
+                    wait_cycles += t_first - h
+                    h = t_first
+            if served == "mm2s":
+                mm_done = cur["mm2s"]
+            else:
+                h += t.s2mm_done_mmio * mu
+                mmio += t.s2mm_done_mmio
+            cur[served] = None
         h += t.end_mmio * mu + t.end_cycles
         mmio += t.end_mmio
         return {
@@ -374,7 +396,7 @@ def _round_up(x: int, mult: int) -> int:
 
 def tile_options(dim: int, limit: int, lanes: int, *, exhaustive: bool = False) -> list[int]:
     """Tile sizes for one of N/K: the whole dim if it fits, else the largest whole-beat tile and
-    the balanced split; ``exhaustive`` adds halvings (for benchmark sweeps)."""
+    the balanced split; ``exhaustive`` adds halvings and quarterings (benchmark sweeps)."""
     cap = limit - limit % lanes
     opts: list[int] = []
     if dim <= limit:
@@ -384,15 +406,26 @@ def tile_options(dim: int, limit: int, lanes: int, *, exhaustive: bool = False) 
         parts = _cdiv(dim, cap)
         opts.append(min(cap, _round_up(_cdiv(dim, parts), lanes)))
     if exhaustive:
-        t = _round_up(max(lanes, min(dim, cap) // 2), lanes)
-        while lanes <= t < dim:
-            opts.append(t)
-            t = _round_up(t // 2, lanes) if t // 2 >= lanes else 0
+        base = min(dim, cap)
+        for div in (2, 4):
+            t = _round_up(max(1, base // div), lanes)
+            if lanes <= t < dim and t <= cap:
+                opts.append(t)
     seen: list[int] = []
     for o in opts:
         if o not in seen and o >= 1:
             seen.append(o)
     return seen
+
+
+def packet_estimate(s: Schedule) -> int:
+    """Number of DMA packets a schedule produces (to keep sweeps affordable)."""
+    tm, tn, tk = min(s.tile_m, s.m), min(s.tile_n, s.n), min(s.tile_k, s.k)
+    p, nt, kc = _cdiv(s.m, tm), _cdiv(s.n, tn), _cdiv(s.k, tk)
+    if s.stationarity == "A" and kc == 1:
+        return p + 2 * p * nt
+    per = 2 * kc + 1 if s.stationarity == "C" else 3 * kc
+    return p * nt * per
 
 
 def candidates(
@@ -404,8 +437,13 @@ def candidates(
     *,
     include_staging: bool = False,
     exhaustive: bool = False,
+    max_packets: int | None = None,
 ) -> list[Schedule]:
-    """Valid schedules for an M x N x K matmul, honouring ``fixed`` parameters."""
+    """Valid schedules for an M x N x K matmul, honouring ``fixed`` parameters.
+
+    The default set is what the scheduler searches: full-height (or balanced) panels, N and K
+    whole when they fit on chip, else the largest/balanced whole-beat splits, every flow, order
+    and buffering. ``exhaustive`` adds halved/quartered tiles and half-height panels."""
     fixed = dict(fixed or {})
     L = spec.lanes
     tms = [min(spec.rows, m)]
@@ -414,7 +452,7 @@ def candidates(
         tms.append(bal)
     tns = tile_options(n, spec.nmax, L, exhaustive=exhaustive)
     tks = tile_options(k, spec.kmax, L, exhaustive=exhaustive)
-    if exhaustive and m > 1:
+    if exhaustive and m > 1 and max(1, min(spec.rows, m) // 2) not in tms:
         tms.append(max(1, min(spec.rows, m) // 2))
     # with K split and one N tile, "A" and "C" build the same program: call it output stationary
     stats = ("A", "C", "N") if k <= spec.kmax else ("C", "A", "N")
@@ -449,6 +487,8 @@ def candidates(
                                 except ShapeError:
                                     continue
                                 if _max_transfer(spec, s) > spec.dma_max_bytes:
+                                    continue
+                                if max_packets is not None and packet_estimate(s) > max_packets:
                                     continue
                                 seen.add(key)
                                 out.append(s)
@@ -494,12 +534,13 @@ def rank(
     objective: str = "fabric",
     include_staging: bool = False,
     exhaustive: bool = False,
+    max_packets: int | None = None,
     timing: Timing = DEFAULT_TIMING,
     schedules: Iterable[Schedule] | None = None,
 ) -> list[Ranked]:
     """Every candidate with its prediction, best first (ties: fewer transfers, then larger tiles)."""
     cands = list(schedules) if schedules is not None else candidates(
-        spec, m, n, k, fixed, include_staging=include_staging, exhaustive=exhaustive
+        spec, m, n, k, fixed, include_staging=include_staging, exhaustive=exhaustive, max_packets=max_packets
     )
     out: list[Ranked] = []
     seen: set[tuple[Any, ...]] = set()

@@ -226,7 +226,7 @@ def memref_layout_problem(t: ir.Type) -> str | None:
         return f"memory space {t.memory_space} is not supported (default memory space only)"
     try:
         strides, offset = t.get_strides_and_offset()
-    except Exception:  # noqa: BLE001 - non-strided affine layouts
+    except Exception:
         return f"layout {t.layout} is not a strided layout"
     shape = [int(d) for d in t.shape]
     want = [1] * len(shape)

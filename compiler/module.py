@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from accel.errors import InputError, ProgramError
 from accel.runtime.program import FORMAT as PROGRAM_FORMAT
 from accel.runtime.program import DriverProgram
+
+from accel.errors import InputError, ProgramError
 
 FORMAT = "pynq-accel/compiled-module"
 VERSION = 1
@@ -92,7 +92,7 @@ class CompiledFunction:
             op = self.program.operands[name]
             if "arg" in bind:
                 arr = arrays[bind["arg"]]
-                if "fill" in bind and bind["fill"]:
+                if bind.get("fill"):
                     arr = np.full(op["shape"], bind["fill"], dtype=op["dtype"])
                 out[name] = arr
             elif "const" in bind:

@@ -167,7 +167,9 @@ def run_pipeline(
                 try:
                     pm.add(item)
                 except ValueError as exc:
-                    raise CompileError(f"unknown or malformed pass {item!r}: {exc} (accel passes: "
+                    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                    detail = detail.split("error: ", 1)[-1]
+                    raise CompileError(f"unknown or malformed pass {item!r}: {detail} (accel passes: "
                                        f"{', '.join(sorted(REGISTRY))})") from None
         if print_ir_after_all:
             ctx.enable_multithreading(False)  # MLIR requires it for IR printing

@@ -207,7 +207,6 @@ class SimModel:
         self._st.lib = lib
         self._st.handle = handle
         lib.sim_configure(handle, int(deadlock_window), int(poll_budget))
-        self._value = ctypes.c_uint32()
 
     # ------------------------------------------------------------------ memory
     @property
@@ -262,9 +261,10 @@ class SimModel:
         addr = int(addr)
         if not self._in_windows(addr):
             raise self._window_error(addr, "read")
-        rc = self._lib.sim_read32(self._h(), addr, ctypes.byref(self._value))
+        value = ctypes.c_uint32()
+        rc = self._lib.sim_read32(self._h(), addr, ctypes.byref(value))
         self._check(rc, addr, "read")
-        return self._value.value
+        return value.value
 
     def write32(self, addr: int, value: int) -> None:
         """Write the 32-bit register at absolute address ``addr`` (DMA or accelerator window)."""

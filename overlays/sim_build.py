@@ -29,12 +29,13 @@ from accel.overlays.tools import RTL_DIR, SIM_DIR, cache_dir, verilator_env, ver
 
 from accel.errors import SimulatorBuildError
 
-BUILD_FORMAT = "accelsim-build-3"
+BUILD_FORMAT = "accelsim-build-4"
 LIB_NAME = "libaccelsim.so"
 TOP = "accel_top"
 PREFIX = "Vaccel_top"
 HARNESS_SOURCES = ("harness.cpp", "harness.h")
 JOBS = 2  # a 2-core machine: never more than two compiler processes
+KEEP_BUILDS = 16  # cache entries kept (most recently used first); older ones are pruned after a build
 
 VERILATOR_FLAGS = (
     "--cc",
@@ -225,6 +226,7 @@ def build_sim(spec: Spec | str, *, sources: Sequence[Path] | None = None, verbos
     final = root / key
     lib = final / LIB_NAME
     if lib.is_file():
+        _touch(final)
         return lib
     with _locked(root / f"{key}.lock"):
         if lib.is_file():  # another process built it while we waited
@@ -244,7 +246,29 @@ def build_sim(spec: Spec | str, *, sources: Sequence[Path] | None = None, verbos
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)  # the log stays at <key>.build.log
             raise
+    _prune(root, keep=KEEP_BUILDS)
     return lib
+
+
+def _touch(path: Path) -> None:
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def _prune(root: Path, keep: int) -> None:
+    """Drop the least recently used finished builds beyond ``keep`` (a loaded .so stays valid)."""
+    entries = []
+    for p in root.iterdir():
+        if len(p.name) == 64 and p.is_dir() and (p / LIB_NAME).is_file():
+            try:
+                entries.append((p.stat().st_mtime, p))
+            except OSError:
+                pass
+    for _, p in sorted(entries, reverse=True)[keep:]:
+        shutil.rmtree(p, ignore_errors=True)
+        (root / f"{p.name}.build.log").unlink(missing_ok=True)  # lock files stay: someone may hold one
 
 
 def _build(spec: Spec, srcs: list[Path], write_vh: Callable, tmp: Path, log: Path, verbose: bool) -> dict:
@@ -311,11 +335,8 @@ def _build(spec: Spec, srcs: list[Path], write_vh: Callable, tmp: Path, log: Pat
         "-o", str(out),
     ]  # fmt: skip
     _run(cxx, tmp, log, "C++ compile/link of the harness", env)
-    # Keep the cache entry small: the .so, the headers and the log are all that is needed.
-    for p in obj.glob("*.o"):
-        p.unlink()
-    for p in obj.glob("*.gch"):
-        p.unlink()
+    # Keep the cache entry small: the .so, the generated headers and the log are all that is needed.
+    shutil.rmtree(obj, ignore_errors=True)
     t_total = time.monotonic() - t0
     if verbose:
         print(f"accelsim: built {out} in {t_total:.1f} s")
@@ -327,3 +348,23 @@ def _build(spec: Spec, srcs: list[Path], write_vh: Callable, tmp: Path, log: Pat
         "verilator": _verilator_version(),
         "seconds": {"verilate": t_verilate, "model": t_model, "total": t_total},
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m accel.overlays.sim_build [SPEC ...]``: build (or find) the simulator of each spec."""
+    import argparse
+
+    from accel.overlays.spec import available_specs
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("specs", nargs="*", help="spec names or .toml paths (default: all)")
+    args = ap.parse_args(argv)
+    for name in args.specs or available_specs():
+        t0 = time.monotonic()
+        lib = build_sim(name)
+        print(f"{name}: {lib} ({time.monotonic() - t0:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

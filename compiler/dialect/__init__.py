@@ -289,16 +289,16 @@ def verify_sequence(
             buf = bufs[0]
             if buf not in buffers:
                 raise _fail(f"'{name}' moves an unknown buffer", name, loc)
+            want = {"accel.send_literal": ("cmd",), "accel.send": ("a", "b", "stage_a", "stage_b"),
+                    "accel.recv": ("c", "stage_c")}[name]
+            if buf not in want:
+                raise _fail(f"'{name}' cannot move buffer {buf!r} (expected one of {', '.join(want)})", name, loc)
             if attrs["offset"] < 0 or attrs["bytes"] < 1 or attrs["offset"] + attrs["bytes"] > buffers[buf]:
                 raise _fail(f"transfer [{attrs['offset']}, {attrs['offset'] + attrs['bytes']}) is outside buffer "
                             f"{buf!r} ({buffers[buf]} bytes)", name, loc)
             if attrs["bytes"] > spec.dma_max_bytes:
                 raise _fail(f"transfer of {attrs['bytes']} bytes exceeds the DMA LENGTH register "
                             f"({spec.dma_max_bytes} bytes)", name, loc)
-            want = {"accel.send_literal": ("cmd",), "accel.send": ("a", "b", "stage_a", "stage_b"),
-                    "accel.recv": ("c", "stage_c")}[name]
-            if buf not in want:
-                raise _fail(f"'{name}' cannot move buffer {buf!r} (expected one of {', '.join(want)})", name, loc)
         if name == "accel.send_literal":
             if segment_left:
                 raise _fail(f"a new command packet while {segment_left} announced instruction(s) are missing",

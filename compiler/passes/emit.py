@@ -15,9 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from accel.runtime.program import Schedule, build_program
 
 from accel.errors import AccelError, CompileError
-from accel.runtime.program import Schedule, build_program
 
 from .. import dialect, irutil
 from ..irutil import ir

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from accel.errors import AccelError, CompileError
 from accel.overlays.spec import load_spec
 from accel.runtime.program import Schedule, build_program
+
+from accel.errors import AccelError, CompileError
 
 from .. import costmodel, dialect, irutil
 from ..irutil import ir

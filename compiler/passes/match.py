@@ -128,6 +128,12 @@ class AccelMatch(Pass):
         if len(kinds) != 1:
             raise self.error("mixed tensor and memref operands; use all tensors or all memrefs", mm)
         form = kinds.pop()
+        if "indexing_maps" in mm.attributes and str(mm.attributes["indexing_maps"]) != DEFAULT_MAPS:
+            raise self.error(
+                f"linalg.matmul with indexing_maps {mm.attributes['indexing_maps']} (transposed or broadcast "
+                f"operands) is not supported; only the default (m,k) x (k,n) -> (m,n) maps",
+                mm,
+            )
         (m, k), (k2, n), (m2, n2) = shapes
         if k != k2 or m != m2 or n != n2:
             raise self.error(f"shapes {shapes[0]} x {shapes[1]} -> {shapes[2]} do not form a matmul", mm)
@@ -144,12 +150,6 @@ class AccelMatch(Pass):
             raise self.error(
                 f"linalg.matmul with {mm.attributes['cast']} is not supported: the accelerator multiplies signed "
                 f"int8 (cast_signed, the default)",
-                mm,
-            )
-        if "indexing_maps" in mm.attributes and str(mm.attributes["indexing_maps"]) != DEFAULT_MAPS:
-            raise self.error(
-                f"linalg.matmul with indexing_maps {mm.attributes['indexing_maps']} (transposed or broadcast "
-                f"operands) is not supported; only the default (m,k) x (k,n) -> (m,n) maps",
                 mm,
             )
         if form == "memref":

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from accel.errors import AccelError, CompileError
 from accel.overlays.spec import load_spec
+
+from accel.errors import AccelError, CompileError
 
 from .. import axi4mlir, costmodel, irutil
 from ..irutil import ir

@@ -153,16 +153,16 @@ initial begin
     end
 end
 
+// S_FETCH decodes the instruction at the FIFO output (the FIFO's output register is the
+// instruction register) and pops it when it starts; waits keep it there.
 localparam [2:0]
     S_FETCH = 3'd0,
     S_CMD = 3'd1,
-    S_DECODE = 3'd2,
-    S_DATA = 3'd3,
-    S_FLUSH = 3'd4,
-    S_ERROR = 3'd5;
+    S_DATA = 3'd2,
+    S_FLUSH = 3'd3,
+    S_ERROR = 3'd4;
 
 reg [2:0]  state_reg, state_next;
-reg [63:0] instr_reg;
 reg [CMD_W-1:0] cmd_cnt_reg;
 reg [31:0] bytes_left_reg;
 reg [7:0]  error_code_reg;
@@ -205,16 +205,17 @@ ififo_inst (
 );
 
 /*
- * Decode
+ * Decode (of the instruction at the FIFO output)
  */
-wire [OPW-1:0] f_op = instr_reg[ACCEL_OPCODE_LSB +: OPW];
-wire        f_abuf = instr_reg[ACCEL_F_ABUF_LSB];
-wire        f_acc = instr_reg[ACCEL_F_ACC_LSB];
-wire        f_accumulate = instr_reg[ACCEL_F_ACCUMULATE_LSB];
-wire [7:0]  f_rows = instr_reg[ACCEL_F_ROWS_LSB +: 8];
-wire [15:0] f_row_len = instr_reg[ACCEL_F_ROW_LEN_LSB +: 16];
-wire [15:0] f_win_lo = instr_reg[ACCEL_F_WIN_LO_LSB +: 16];
-wire [15:0] f_win_cnt = instr_reg[ACCEL_F_WIN_CNT_LSB +: 16];
+wire [63:0] instr = fifo_m_tdata;
+wire [OPW-1:0] f_op = instr[ACCEL_OPCODE_LSB +: OPW];
+wire        f_abuf = instr[ACCEL_F_ABUF_LSB];
+wire        f_acc = instr[ACCEL_F_ACC_LSB];
+wire        f_accumulate = instr[ACCEL_F_ACCUMULATE_LSB];
+wire [7:0]  f_rows = instr[ACCEL_F_ROWS_LSB +: 8];
+wire [15:0] f_row_len = instr[ACCEL_F_ROW_LEN_LSB +: 16];
+wire [15:0] f_win_lo = instr[ACCEL_F_WIN_LO_LSB +: 16];
+wire [15:0] f_win_cnt = instr[ACCEL_F_WIN_CNT_LSB +: 16];
 
 wire is_load = f_op == OP_LOAD_A;
 wire is_stream = f_op == OP_STREAM_B;
@@ -284,8 +285,19 @@ always @* begin
     case (state_reg)
         S_FETCH: begin
             if (fifo_m_tvalid) begin
-                fifo_pop = 1'b1;
-                state_next = S_DECODE;
+                if (decode_error != 8'd0) begin
+                    error_next = decode_error;
+                end else if (is_drain) begin
+                    if (!drain_wait) begin
+                        drain_go = 1'b1;
+                        retire = 1'b1;
+                        fifo_pop = 1'b1;
+                    end
+                end else if (!(is_stream && stream_wait)) begin
+                    start = 1'b1;
+                    fifo_pop = 1'b1;
+                    state_next = S_DATA;
+                end
             end else if (fifo_empty) begin
                 state_next = S_CMD;
             end
@@ -297,20 +309,6 @@ always @* begin
                 end else if (s_axis_tlast) begin
                     state_next = S_FETCH;
                 end
-            end
-        end
-        S_DECODE: begin
-            if (decode_error != 8'd0) begin
-                error_next = decode_error;
-            end else if (is_drain) begin
-                if (!drain_wait) begin
-                    drain_go = 1'b1;
-                    retire = 1'b1;
-                    state_next = S_FETCH;
-                end
-            end else if (!(is_stream && stream_wait)) begin
-                start = 1'b1;
-                state_next = S_DATA;
             end
         end
         S_DATA: begin
@@ -346,10 +344,6 @@ end
 
 always @(posedge clk) begin
     state_reg <= state_next;
-
-    if (fifo_pop) begin
-        instr_reg <= fifo_m_tdata;
-    end
 
     if (state_reg == S_FETCH) begin
         cmd_cnt_reg <= {CMD_W{1'b0}};

@@ -202,42 +202,40 @@ end
 assign irq = irq_reg;
 
 /*
- * Counters and snapshots
+ * Counters and snapshots (flat vectors: plain registers, no memory inference)
  */
-reg [63:0] cnt_reg [0:NCNT-1];
-reg [63:0] snap_reg [0:NCNT-1];
-wire [63:0] cnt_inc [0:NCNT-1];
+reg  [NCNT*64-1:0] cnt_reg;
+reg  [NCNT*64-1:0] snap_reg;
+wire [NCNT*64-1:0] cnt_inc = {
+    {{64-BYTES_INC_WIDTH{1'b0}}, ev_bytes_out},   // CNT_BYTES_OUT = 6
+    {{64-BYTES_INC_WIDTH{1'b0}}, ev_bytes_in},    // CNT_BYTES_IN = 5
+    {63'd0, ev_out_stall},                        // CNT_OUT_STALL = 4
+    {63'd0, ev_in_stall},                         // CNT_IN_STALL = 3
+    {{64-MACS_INC_WIDTH{1'b0}}, ev_macs},         // CNT_MACS = 2
+    {63'd0, ev_busy},                             // CNT_BUSY = 1
+    64'd1                                         // CNT_CYCLES = 0
+};
 
-assign cnt_inc[CNT_CYCLES] = 64'd1;
-assign cnt_inc[CNT_BUSY] = {63'd0, ev_busy};
-assign cnt_inc[CNT_MACS] = {{64-MACS_INC_WIDTH{1'b0}}, ev_macs};
-assign cnt_inc[CNT_IN_STALL] = {63'd0, ev_in_stall};
-assign cnt_inc[CNT_OUT_STALL] = {63'd0, ev_out_stall};
-assign cnt_inc[CNT_BYTES_IN] = {{64-BYTES_INC_WIDTH{1'b0}}, ev_bytes_in};
-assign cnt_inc[CNT_BYTES_OUT] = {{64-BYTES_INC_WIDTH{1'b0}}, ev_bytes_out};
-
-genvar n;
-generate
-    for (n = 0; n < NCNT; n = n + 1) begin : counter
-        always @(posedge clk) begin
-            if (clear_reg) begin
-                cnt_reg[n] <= 64'd0;
-            end else begin
-                cnt_reg[n] <= cnt_reg[n] + cnt_inc[n];
-            end
-            if (snapshot_reg) begin
-                snap_reg[n] <= cnt_reg[n];
-            end else if (clear_reg) begin
-                snap_reg[n] <= 64'd0;
-            end
-
-            if (rst) begin
-                cnt_reg[n] <= 64'd0;
-                snap_reg[n] <= 64'd0;
-            end
+integer n;
+always @(posedge clk) begin
+    for (n = 0; n < NCNT; n = n + 1) begin
+        if (clear_reg) begin
+            cnt_reg[n*64 +: 64] <= 64'd0;
+        end else begin
+            cnt_reg[n*64 +: 64] <= cnt_reg[n*64 +: 64] + cnt_inc[n*64 +: 64];
+        end
+        if (snapshot_reg) begin
+            snap_reg[n*64 +: 64] <= cnt_reg[n*64 +: 64];
+        end else if (clear_reg) begin
+            snap_reg[n*64 +: 64] <= 64'd0;
         end
     end
-endgenerate
+
+    if (rst) begin
+        cnt_reg <= {NCNT*64{1'b0}};
+        snap_reg <= {NCNT*64{1'b0}};
+    end
+end
 
 /*
  * Read channel
@@ -274,20 +272,20 @@ always @* begin
         ACCEL_REG_STATUS:        rd_value = status;
         ACCEL_REG_ERROR:         rd_value = {24'd0, st_error_code};
         ACCEL_REG_INSTR_COUNT:   rd_value = st_instr_count;
-        ACCEL_CNT_CYCLES:        rd_value = snap_reg[CNT_CYCLES][31:0];
-        ACCEL_CNT_CYCLES+4:      rd_value = snap_reg[CNT_CYCLES][63:32];
-        ACCEL_CNT_BUSY:          rd_value = snap_reg[CNT_BUSY][31:0];
-        ACCEL_CNT_BUSY+4:        rd_value = snap_reg[CNT_BUSY][63:32];
-        ACCEL_CNT_MACS:          rd_value = snap_reg[CNT_MACS][31:0];
-        ACCEL_CNT_MACS+4:        rd_value = snap_reg[CNT_MACS][63:32];
-        ACCEL_CNT_IN_STALL:      rd_value = snap_reg[CNT_IN_STALL][31:0];
-        ACCEL_CNT_IN_STALL+4:    rd_value = snap_reg[CNT_IN_STALL][63:32];
-        ACCEL_CNT_OUT_STALL:     rd_value = snap_reg[CNT_OUT_STALL][31:0];
-        ACCEL_CNT_OUT_STALL+4:   rd_value = snap_reg[CNT_OUT_STALL][63:32];
-        ACCEL_CNT_BYTES_IN:      rd_value = snap_reg[CNT_BYTES_IN][31:0];
-        ACCEL_CNT_BYTES_IN+4:    rd_value = snap_reg[CNT_BYTES_IN][63:32];
-        ACCEL_CNT_BYTES_OUT:     rd_value = snap_reg[CNT_BYTES_OUT][31:0];
-        ACCEL_CNT_BYTES_OUT+4:   rd_value = snap_reg[CNT_BYTES_OUT][63:32];
+        ACCEL_CNT_CYCLES:        rd_value = snap_reg[CNT_CYCLES*64 +: 32];
+        ACCEL_CNT_CYCLES+4:      rd_value = snap_reg[CNT_CYCLES*64+32 +: 32];
+        ACCEL_CNT_BUSY:          rd_value = snap_reg[CNT_BUSY*64 +: 32];
+        ACCEL_CNT_BUSY+4:        rd_value = snap_reg[CNT_BUSY*64+32 +: 32];
+        ACCEL_CNT_MACS:          rd_value = snap_reg[CNT_MACS*64 +: 32];
+        ACCEL_CNT_MACS+4:        rd_value = snap_reg[CNT_MACS*64+32 +: 32];
+        ACCEL_CNT_IN_STALL:      rd_value = snap_reg[CNT_IN_STALL*64 +: 32];
+        ACCEL_CNT_IN_STALL+4:    rd_value = snap_reg[CNT_IN_STALL*64+32 +: 32];
+        ACCEL_CNT_OUT_STALL:     rd_value = snap_reg[CNT_OUT_STALL*64 +: 32];
+        ACCEL_CNT_OUT_STALL+4:   rd_value = snap_reg[CNT_OUT_STALL*64+32 +: 32];
+        ACCEL_CNT_BYTES_IN:      rd_value = snap_reg[CNT_BYTES_IN*64 +: 32];
+        ACCEL_CNT_BYTES_IN+4:    rd_value = snap_reg[CNT_BYTES_IN*64+32 +: 32];
+        ACCEL_CNT_BYTES_OUT:     rd_value = snap_reg[CNT_BYTES_OUT*64 +: 32];
+        ACCEL_CNT_BYTES_OUT+4:   rd_value = snap_reg[CNT_BYTES_OUT*64+32 +: 32];
         default:                 rd_value = 32'd0;
     endcase
 end

@@ -90,9 +90,9 @@ def evaluate_targets(result: BenchResult) -> list[dict[str, Any]]:
                         f"({stream / bound:.2f}x the bound) at {spec.read_bytes_per_cycle} B/cycle. The other "
                         f"{fmt_int(ours['cycles'] - stream)} cycles (IN_STALL {fmt_int(c.get('IN_STALL'))}) are gaps "
                         f"between DMA transfers ({fmt_int(ours['mmio_ops'])} MMIO ops x {spec.mmio_cycles} cycles, "
-                        f"{spec.latency_cycles}-cycle latency per transfer) and drains the executor does not overlap "
-                        f"with the next B stream (double buffering changes cycles by {fmt_x(db_gain)}); "
-                        "see docs/BENCHMARKS.md")})
+                        f"{spec.latency_cycles}-cycle latency per transfer, the channel idle meanwhile) and the "
+                        f"last panel's drain; double buffering (overlapping drains with the next panel) gains "
+                        f"{fmt_x(db_gain)} over single-buffered; see docs/BENCHMARKS.md")})
 
     abc = m * k + k * n + 4 * m * n
     copies_ok = ours["cpu_bytes_copied"] == 0 and base["cpu_bytes_copied"] >= abc

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from accel.compiler import compile
+
 from accel.errors import CompileError
 
 from .mlir_gen import tensor_func
@@ -108,7 +108,7 @@ CASES = {
     "two_matmuls": (TWO, "linalg.matmul", 4, "holds 2 linalg.matmul ops; one per function is supported"),
     "huge": (HUGE, "linalg.matmul", 6, "N=70000 exceeds the accelerator's 16-bit"),
     "result_used": (RESULT_USED, "func.return", 4, "must return exactly the linalg.matmul result"),
-    "malformed": (MALFORMED, None, 2, "malformed MLIR"),
+    "malformed": (MALFORMED, None, 3, "malformed MLIR"),
     "bad_flow": (BAD_FLOW, "linalg.matmul", 6, "never sends B"),
     "bad_tile": (BAD_TILE, "linalg.matmul", 6, "accel_accel_tile_size [4, 4] must be"),
     "only_map": (ONLY_MAP, "linalg.matmul", 6, "must be given together"),

@@ -29,6 +29,7 @@ class Program:
     instructions: int = 0
     macs: int = 0
     chunks: int = 0   # B chunks the MAC array consumes (the BUSY counter)
+    panel_bytes: list[int] = field(default_factory=list)   # data bytes in before each DRAIN
 
 
 def beat(spec: Spec, lanes: int, opcode: str, **fields: int) -> bytes:
@@ -85,6 +86,8 @@ def matmul(
                 prog.macs += mr * nc * kc
                 prog.chunks += kc * -(-nc // geo.lanes)
             steps.append((beat(spec, geo.lanes, "DRAIN", acc=acc, rows=mr, win_cnt=nc), None))
+            done = sum(prog.panel_bytes)
+            prog.panel_bytes.append(sum(len(d) for _, d in steps if d is not None) - done)
             prog.drains.append((m0, mr, n0, nc))
             acc ^= 1
     split = cmd_split or geo.ififo_depth

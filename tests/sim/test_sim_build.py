@@ -59,3 +59,38 @@ def test_build_failure_raises_with_verilator_text(z2_spec, tmp_path, monkeypatch
     assert list(root.glob("*.build.log"))
     with pytest.raises(SimulatorBuildError):
         SimModel(z2_spec, rtl_sources=[bad])
+
+
+def _fake_build(spec, srcs, write_vh, tmp, log, verbose):
+    """Stands in for the compiler: slow enough for the builders to overlap, counts its runs."""
+    with open(tmp.parent / "builds.count", "a") as fh:
+        fh.write("x")
+    time.sleep(1.0)
+    (tmp / sim_build.LIB_NAME).write_bytes(b"not a real library")
+    return {"seconds": {}}
+
+
+def _build_in_child(spec_name, src, out):
+    from accel.overlays.spec import load_spec
+
+    out.put(str(sim_build.build_sim(load_spec(spec_name), sources=[src])))
+
+
+def test_concurrent_builders_build_once(tmp_path, monkeypatch):
+    """pytest-xdist workers asking for the same configuration: one compiles, the others wait for it."""
+    import multiprocessing as mp
+
+    src = tmp_path / "top.v"
+    src.write_text("module accel_top; endmodule\n")
+    monkeypatch.setenv("ACCEL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(sim_build, "_build", _fake_build)
+    ctx = mp.get_context("fork")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_build_in_child, args=("z2_default", src, out)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    paths = {out.get(timeout=5) for _ in procs}
+    assert len(paths) == 1
+    assert (tmp_path / "cache" / "sim" / "builds.count").read_text() == "x"
