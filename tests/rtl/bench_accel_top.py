@@ -287,7 +287,7 @@ async def test_performance(dut):
         for (_, mr, _, nc), nbytes in zip(prog.drains, prog.panel_bytes, strict=True):
             t_in += -(-nbytes // L)
             t_out = max(t_in, t_out) + -(-mr * nc * 4 // L)
-        assert span <= t_out + 12 * len(prog.drains) + 20, (span, t_out)
+        assert span <= t_out + 4 * prog.instructions + 20, (span, t_out, prog.instructions)
         line += f", ideal two-stage pipeline {t_out}"
         dut._log.info(line)
         report.append(line)
