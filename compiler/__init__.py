@@ -70,7 +70,9 @@ def _spec_ref(spec: Any) -> str:
     return str(spec)
 
 
-def compile(src: Any, spec: Any = "z2_default", *, pipeline: str | None = None, **schedule_options: Any) -> CompiledModule:
+def compile(
+    src: Any, spec: Any = "z2_default", *, pipeline: str | None = None, **schedule_options: Any
+) -> CompiledModule:
     """Compile MLIR text, a ``.mlir`` path or a ``.onnx`` model into a :class:`CompiledModule`.
 
     ``schedule_options`` are accel-schedule options (``tile_k=64``, ``stationarity="C"``,

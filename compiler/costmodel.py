@@ -61,9 +61,9 @@ class Timing:
     xfer_mmio: int = 5  # pynq _SDMAChannel.transfer(): DMASR (running) + DMASR (idle) + SA + SA_MSB + LENGTH
     wait_mmio: int = 1  # one DMASR read per completion (the simulator's read blocks until done)
     s2mm_done_mmio: int = 1  # LENGTH read-back after an S2MM completion
-    start_cycles: int = 0  # CYCLES counts from CLEAR_COUNTERS's effect to the end of that write
+    clear_latency: int = 3  # CLEAR_COUNTERS takes effect this far into its (mmio_cycles long) write
     end_mmio: int = 1  # STATUS read after the loop
-    end_cycles: int = 0  # SNAPSHOT write until the counters are latched
+    snapshot_latency: int = 2  # SNAPSHOT latches the counters this far into its write
     first_beat: int = 1  # beyond lat + ceil(L/rd): beat presented the cycle after the data arrived
     instr_gap: int = 1  # sequencer: cycles between the end of one instruction and the start of the next
     load_tail: int = 1  # LOAD_A: unpacker chunk(s) after the last input beat
@@ -72,6 +72,8 @@ class Timing:
     drain_pipe: int = 2  # drain reader -> packer -> skid -> m_axis
     s2mm_tail: int = 1  # S2MM: completion after the last beat is written
     cmd_gap: int = 1  # command packet: FIFO write -> first instruction issued
+    skid_beats: int = 2  # input skid buffer: takes beats even while the sequencer is busy elsewhere
+    in_buffer_beats: int = 4  # skid + row unpacker (2L bytes) once the instruction runs: MM2S ends early
 
 
 DEFAULT_TIMING = Timing()
@@ -173,6 +175,19 @@ class _Timeline:
             raise ModelError(f"packet {pkt} consumed before the host started it")
         return self.start[pkt] + self.lat + _cdiv(self.L, self.rd) + self.t.first_beat
 
+    def _last_beat(self, arrival: int, begin: int, dur: int, chunks: int, nbytes: int) -> int:
+        """When the DMA's last beat of a packet is accepted (the MM2S transfer completes).
+
+        A packet of at most ``skid_beats`` beats waits whole in the input skid, whatever the
+        sequencer does; a longer one completes once all but the ``in_buffer_beats`` beats held
+        by the skid and the row unpacker (each worth chunks/beats cycles) have been consumed."""
+        beats = _cdiv(nbytes, self.L)
+        delivered = arrival + _cdiv(nbytes, self.rd) - 1
+        if beats <= self.t.skid_beats:
+            return delivered
+        held = (self.t.in_buffer_beats * chunks) // max(1, beats)
+        return max(delivered, begin + max(1, dur - held))
+
     def _resolve_drain(self, d: int) -> bool:
         """Fix the reader end and completion of drain d once its S2MM arm time is known."""
         if d in self.ddone:
@@ -217,14 +232,17 @@ class _Timeline:
             if pkt is not None and pkt not in self.start:
                 return False  # the host has not started this packet yet
             if op == "CMD":
-                begin = max(self._arrival(pkt), self.seq)
-                self.done[pkt] = begin + f["n"]
+                arrival = self._arrival(pkt)
+                begin = max(arrival, self.seq)
+                self.done[pkt] = self._last_beat(arrival, begin, f["n"], f["n"], f["n"] * self.L)
                 self.seq = begin + f["n"] + t.cmd_gap
             elif op == "LOAD_A":
                 nbytes = self.p.mm2s[pkt][2]
-                dur = max(f["rows"] * _cdiv(f["row_len"], self.L), _cdiv(nbytes, self.rd))
-                begin = max(self.seq + t.instr_gap, self._arrival(pkt))
-                self.done[pkt] = begin + dur
+                chunks = f["rows"] * _cdiv(f["row_len"], self.L)
+                dur = max(chunks, _cdiv(nbytes, self.rd))
+                arrival = self._arrival(pkt)
+                begin = max(self.seq + t.instr_gap, arrival)
+                self.done[pkt] = self._last_beat(arrival, begin, dur, chunks, nbytes)
                 self.seq = begin + dur + t.load_tail
             elif op == "STREAM_B":
                 free = self._bank_free(f["acc"])
@@ -234,8 +252,9 @@ class _Timeline:
                 k = nbytes // f["row_len"]
                 chunks = k * _cdiv(f["row_len"], self.L)
                 dur = max(chunks, _cdiv(nbytes, self.rd))
-                begin = max(self.seq + t.instr_gap, self._arrival(pkt), free)
-                self.done[pkt] = begin + dur
+                arrival = self._arrival(pkt)
+                begin = max(self.seq + t.instr_gap, arrival, free)
+                self.done[pkt] = self._last_beat(arrival, begin, dur, chunks, nbytes)
                 self.busy += chunks
                 self.seq = begin + dur + t.stream_tail
                 self.mac_done = self.seq + t.mac_pipe
@@ -274,7 +293,7 @@ class _Timeline:
         nxt = {"mm2s": 0, "s2mm": 0}
         cur: dict[str, int | None] = {"mm2s": None, "s2mm": None}
         mm_done = -1
-        h = t.start_cycles
+        h = mu - t.clear_latency  # CYCLES counts from CLEAR_COUNTERS to the end of that write
         mmio = 0
         wait_cycles = 0
         while any(nxt[c] < len(queues[c]) or cur[c] is not None for c in queues):
@@ -313,7 +332,7 @@ class _Timeline:
                 h += t.s2mm_done_mmio * mu
                 mmio += t.s2mm_done_mmio
             cur[served] = None
-        h += t.end_mmio * mu + t.end_cycles
+        h += t.end_mmio * mu + t.snapshot_latency
         mmio += t.end_mmio
         return {
             "cycles": h,

@@ -183,6 +183,12 @@ def from_attr(attr: ir.Attribute) -> Any:
     return str(attr)
 
 
+def attr_dict(op: Any) -> dict[str, Any]:
+    """All attributes of an op as Python values."""
+    attrs = _op(op).attributes
+    return {na.name: from_attr(na.attr) for na in (attrs[i] for i in range(len(attrs)))}
+
+
 def dict_attr(op: Any, name: str) -> dict[str, Any] | None:
     a = attr_get(op, name)
     if a is None:

@@ -79,7 +79,7 @@ class CompiledFunction:
         if len(args) != len(sig):
             raise InputError(f"function {self.name} takes {len(sig)} argument(s) ({_sig_str(sig)}), got {len(args)}")
         arrays = []
-        for i, (a, s) in enumerate(zip(args, sig)):
+        for i, (a, s) in enumerate(zip(args, sig, strict=True)):
             arr = np.asarray(a)
             if list(arr.shape) != list(s["shape"]):
                 raise InputError(f"{self.name} argument {i}: shape {list(arr.shape)} != {s['shape']}")

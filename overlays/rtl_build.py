@@ -44,15 +44,17 @@ MODULES: tuple[str, ...] = (
 
 
 def rtl_sources(top: str = IP_TOP) -> list[Path]:
-    """Verilog sources needed for ``top`` (default: everything), in dependency order.
+    """Verilog sources needed to elaborate ``top``, leaf modules first.
 
-    Only files that exist are returned, so the list is valid while the RTL is being written.
+    ``IP_TOP`` (default): everything, ``accel_ip`` included; ``TOP``: everything but the
+    Vivado wrapper; a leaf module name: all leaf modules (leaves instantiate other leaves,
+    e.g. drain -> axis_skid). Only files that exist are returned.
     """
     names = list(MODULES)
-    if top in names:
-        names = names[: names.index(top) + 1]
-        if top not in (TOP, IP_TOP):
-            names = [top]
+    if top != IP_TOP:
+        names.remove(IP_TOP)
+        if top != TOP:
+            names.remove(TOP)
     return [p for p in (RTL_DIR / f"{n}.v" for n in names) if p.is_file()]
 
 

@@ -85,7 +85,8 @@ def _describe(fn: Any) -> str:
 def register(cli: click.Group) -> None:
     @cli.command("compile")
     @click.argument("src", metavar="IN.mlir|MODEL.onnx")
-    @click.option("-o", "--output", type=click.Path(dir_okay=False), help="compiled module (JSON); default IN.accel.json")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False),
+                  help="compiled module (JSON); default IN.accel.json")
     @click.option("--spec", default="z2_default", show_default=True, help="accelerator spec name or .toml path")
     @click.option("--func", "func_name", default=None, help="with --emit program: the function to write")
     @click.option("--emit", type=click.Choice(["module", "program"]), default="module", show_default=True,
@@ -98,7 +99,8 @@ def register(cli: click.Group) -> None:
         if emit == "program":
             if func_name is None:
                 if len(mod) != 1:
-                    raise CompileError(f"{src} has {len(mod)} functions ({', '.join(mod.functions)}); pick one with --func")
+                    names = ", ".join(mod.functions)
+                    raise CompileError(f"{src} has {len(mod)} functions ({names}); pick one with --func")
                 func_name = next(iter(mod.functions))
             fn = mod[func_name]
             if fn.constants():

@@ -158,7 +158,7 @@ def irdl_text() -> str:
         out.append(f"  irdl.operation @{d.name} {{")
         counter = [0]
 
-        def fresh(kind: str, bases: Iterable[str]) -> str:
+        def fresh(kind: str, bases: Iterable[str], counter: list[int] = counter) -> str:
             names = []
             for base in bases:
                 counter[0] += 1

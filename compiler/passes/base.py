@@ -96,7 +96,8 @@ def _convert(pass_name: str, o: Option, value: Any) -> Any:
     except (TypeError, ValueError):
         raise CompileError(f"pass {pass_name}: option {o.name}={value!r} must be {o.type.__name__}") from None
     if o.choices is not None and value is not None and value not in o.choices:
-        raise CompileError(f"pass {pass_name}: option {o.name}={value!r} must be one of {', '.join(map(str, o.choices))}")
+        choices = ", ".join(map(str, o.choices))
+        raise CompileError(f"pass {pass_name}: option {o.name}={value!r} must be one of {choices}")
     return value
 
 

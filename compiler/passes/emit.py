@@ -89,7 +89,7 @@ class AccelEmit(Pass):
             if not op.name.startswith("accel."):
                 continue
             loc = self.loc(op)
-            attrs = {na.name: irutil.from_attr(na.attr) for na in (op.attributes[i] for i in range(len(op.attributes)))}
+            attrs = irutil.attr_dict(op)
             dialect.verify_structure(op.name, attrs, len(op.operands), len(op.results), loc)
             if op.name in ("accel.buffer", "accel.alloc", "accel.scratch"):
                 bname = attrs.get("operand") or attrs.get("name")
@@ -118,7 +118,7 @@ class AccelEmit(Pass):
             seq.append((op.name, attrs, bufs, loc))
         if init_op is None:
             raise self.error("no accel.init_dma", func)
-        init = {na.name: irutil.from_attr(na.attr) for na in (init_op.attributes[i] for i in range(len(init_op.attributes)))}
+        init = irutil.attr_dict(init_op)
         try:
             spec = load_recorded_spec(init["schedule"] | {"spec": init["spec"], "spec_hash": init["spec_hash"]})
         except AccelError as exc:
@@ -182,7 +182,8 @@ class AccelEmit(Pass):
         built = [spec.decode(int.from_bytes(words[i : i + 8], "little")) for i in range(0, len(words), ib)]
         want = [(op, {f: fields[f] for f in dialect.INSTR_FIELDS[op]}) for op, fields in built]
         if want != decoded.words:
-            i = next((j for j, (x, y) in enumerate(zip(want, decoded.words)) if x != y), min(len(want), len(decoded.words)))
+            pairs = zip(want, decoded.words, strict=False)
+            i = next((j for j, (x, y) in enumerate(pairs) if x != y), min(len(want), len(decoded.words)))
             raise self.error(
                 f"the accel IR's instruction {i} ({decoded.words[i] if i < len(decoded.words) else 'missing'}) differs "
                 f"from the program its schedule builds ({want[i] if i < len(want) else 'none'}): the driver-program "
@@ -192,7 +193,8 @@ class AccelEmit(Pass):
         for chan in ("mm2s", "s2mm"):
             a, b = getattr(prog, chan), getattr(decoded, chan)
             if [list(e) for e in a] != [list(e) for e in b]:
-                i = next((j for j, (x, y) in enumerate(zip(a, b)) if list(x) != list(y)), min(len(a), len(b)))
+                pairs = zip(a, b, strict=False)
+                i = next((j for j, (x, y) in enumerate(pairs) if list(x) != list(y)), min(len(a), len(b)))
                 raise self.error(
                     f"the accel IR's {chan} transfer {i} ({b[i] if i < len(b) else 'missing'}) differs from the "
                     f"program its schedule builds ({a[i] if i < len(a) else 'none'}); re-run accel-lower",

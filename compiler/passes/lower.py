@@ -177,6 +177,6 @@ def _erase_dead_fills(func: ir.Operation) -> None:
     """memref form: the linalg.fill of C is now part of the program (c_init / fill)."""
     for op in irutil.body_ops(func):
         if op.name == "linalg.fill" and isinstance(list(op.operands)[-1].type, ir.MemRefType):
-            src = list(op.operands)[0]
+            src = op.operands[0]
             op.erase()
             _erase_dead_single(src)

@@ -103,11 +103,11 @@ class AccelMatch(Pass):
         names = ("A", "B", "C")
         shapes = []
         kinds = set()
-        for label, v in zip(names, operands):
+        for label, v in zip(names, operands, strict=True):
             info = irutil.shaped(v.type)
             if info is None or info[0] == "unranked":
                 raise self.error(f"operand {label} has type {v.type}; ranked tensors or memrefs are supported", mm)
-            kind, shape, elt = info
+            kind, shape, _elt = info
             kinds.add(kind)
             if shape is None:
                 raise self.error(
@@ -153,11 +153,12 @@ class AccelMatch(Pass):
                 mm,
             )
         if form == "memref":
-            for label, v in zip(names, operands):
+            for label, v in zip(names, operands, strict=True):
                 problem = irutil.memref_layout_problem(v.type)
                 if problem:
-                    raise self.error(f"operand {label} ({v.type}): {problem}; the DMA needs dense row-major buffers", mm)
-        for label, v in zip(names[:2], operands[:2]):
+                    raise self.error(f"operand {label} ({v.type}): {problem}; the DMA needs dense row-major buffers",
+                                     mm)
+        for label, v in zip(names[:2], operands[:2], strict=True):
             self.check_source(func, mm, label, v, form)
         c_init, c_fill = self.check_init(func, mm, operands[2], form, ops)
         self.check_uses(func, mm, form, ops)
@@ -230,7 +231,7 @@ class AccelMatch(Pass):
         )
 
     def fill_value(self, fill: ir.Operation) -> int:
-        src = list(fill.operands)[0]
+        src = fill.operands[0]
         if isinstance(src, ir.BlockArgument) or src.owner.name != "arith.constant":
             raise self.error("linalg.fill with a non-constant value is not supported", fill)
         attr = src.owner.attributes["value"]

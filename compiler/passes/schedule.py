@@ -70,7 +70,7 @@ class AccelSchedule(Pass):
         fixed: dict[str, Any] = {}
         sources = []
         if self.opt("axi4mlir"):
-            attrs = {na.name: irutil.from_attr(na.attr) for na in (mm.attributes[i] for i in range(len(mm.attributes)))}
+            attrs = irutil.attr_dict(mm)
             present = [a for a in axi4mlir.HONOURED if a in attrs]
             try:
                 cons = axi4mlir.constraints_from_attrs(attrs, spec, m, n, k, bs=self.opt("bs"))

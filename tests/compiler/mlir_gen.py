@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (MLIR fixtures: one op per line)
 """MLIR text generators for the compiler tests (shapes x forms x AXI4MLIR attributes)."""
 
 from __future__ import annotations

@@ -51,7 +51,8 @@ def test_model_terms_respond_to_the_spec() -> None:
     slow_mem = dataclasses.replace(Z2, latency_cycles=Z2.latency_cycles * 4)
     assert costmodel.predict(slow_mmio, s).cycles > base
     assert costmodel.predict(slow_mem, s).cycles > base
-    assert costmodel.choose(KV, 256, 256, 256).prediction.cycles < costmodel.choose(Z2, 256, 256, 256).prediction.cycles
+    kv, z2 = costmodel.choose(KV, 256, 256, 256), costmodel.choose(Z2, 256, 256, 256)
+    assert kv.prediction.cycles < z2.prediction.cycles
 
 
 def test_double_buffering_overlaps_drains() -> None:
@@ -88,8 +89,9 @@ def test_opcode_map_grammar() -> None:
     )
     assert m == {"s0": [("op_send_literal", "0x22"), ("op_send", "0")],
                  "s 1": [("op_send_dim", "1"), ("op_send", "1")], "r": [("op_recv", "2")]}
-    for bad in ("opcode_map<>", "map<s=[op_send(0)]>", "opcode_map<s=[op_send()]>", "opcode_map<s=[op_send_literal(x)]>",
-                "opcode_map<s=[op_send(0)], s=[op_recv(2)]>"):
+    bad_maps = ("opcode_map<>", "map<s=[op_send(0)]>", "opcode_map<s=[op_send()]>",
+                "opcode_map<s=[op_send_literal(x)]>", "opcode_map<s=[op_send(0)], s=[op_recv(2)]>")
+    for bad in bad_maps:
         with pytest.raises(ValueError):
             axi4mlir.parse_opcode_map(bad)
 
@@ -117,7 +119,8 @@ def test_flow_errors() -> None:
 
 
 def test_constraints() -> None:
-    c = axi4mlir.constraints_from_attrs({"accel_accel_tile_size": 4, "accel_loop_permutation": [1, 0, 2]}, Z2, 20, 20, 20)
+    attrs = {"accel_accel_tile_size": 4, "accel_loop_permutation": [1, 0, 2]}
+    c = axi4mlir.constraints_from_attrs(attrs, Z2, 20, 20, 20)
     assert (c.tile_m, c.tile_n, c.tile_k, c.order) == (4, 8, 8, "nm") and c.remarks
     c = axi4mlir.constraints_from_attrs(
         {"accel_opcode_map_str": "opcode_map<s0=[op_send(0)], s1=[op_send(1)], r=[op_recv(2)]>",

@@ -97,13 +97,13 @@ def test_verifier_rejects(mutation: str) -> None:
     mutate, fragment = MUTATIONS[mutation]
     bad = copy.deepcopy(seq)
     mutate(bad)
-    with pytest.raises(CompileError, match="invalid accel IR") as info:
+    with pytest.raises(CompileError, match=r"invalid accel IR") as info:
         dialect.verify_sequence(bad, spec, sizes)
     assert fragment in str(info.value)
 
 
 def test_structure_checks() -> None:
-    with pytest.raises(CompileError, match="unknown op 'accel.bogus'"):
+    with pytest.raises(CompileError, match=r"unknown op 'accel\.bogus'"):
         dialect.verify_structure("accel.bogus", {}, 0, 0, "x:1:1")
     with pytest.raises(CompileError, match="takes 1 operand"):
         dialect.verify_structure("accel.send", {"offset": 0, "bytes": 1}, 2, 0, "x:1:1")
@@ -121,6 +121,6 @@ def test_emit_refuses_hand_edited_ir() -> None:
     assert edited != lowered
     with pytest.raises(CompileError, match="differs from the program its schedule builds"):
         opt(edited, "builtin.module(accel-emit)")
-    out, res = opt(lowered, "builtin.module(accel-emit)")
+    _out, res = opt(lowered, "builtin.module(accel-emit)")
     emit = next(p for p in res.passes if isinstance(p, AccelEmit))
     assert set(emit.result.programs) == {"f"}

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (MLIR fixtures: one op per line)
 """One test per typed compiler error: a CompileError naming the op, its location and what is
 supported, from the API and from the CLI (one line, no traceback, exit code 2)."""
 
@@ -144,7 +145,7 @@ def test_bs_reject_option() -> None:
 
 
 def test_no_matmul_is_an_error() -> None:
-    with pytest.raises(CompileError, match="no linalg.matmul to compile"):
+    with pytest.raises(CompileError, match=r"no linalg\.matmul to compile"):
         compile("func.func @f() {\n  return\n}\n")
 
 
