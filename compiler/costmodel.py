@@ -6,13 +6,18 @@ which decides what overlaps what:
 
 host (``mmio`` = ``memory.mmio_cycles`` per register access)
     starting a transfer (stock ``pynq`` ``transfer()``: DMASR read x2 for running/idle,
-    SA, SA_MSB, LENGTH writes) costs ``5*mmio``; waiting on a channel costs one DMASR read
-    (``mmio``, overlapping the transfer) and then lasts until the channel is done; an S2MM
-    completion adds a LENGTH read. S2MM is re-armed whenever idle; the loop waits on S2MM
-    once drain d's last MM2S packet ``need[d]`` is done, else on MM2S.
+    SA, SA_MSB, LENGTH writes) costs ``5*mmio``; S2MM is re-armed whenever idle, MM2S gets
+    the packets in order. The loop waits on S2MM once drain d's last MM2S packet ``need[d]``
+    is done, else on MM2S: one DMASR read (``mmio``, overlapping the transfers) that returns
+    at the first completion of *either* channel after it (the simulator's poll, like a polling
+    CPU); an S2MM completion adds a LENGTH read. Fixed costs: CLEAR_COUNTERS at the start,
+    a STATUS read and SNAPSHOT at the end.
 DMA (``lat`` = ``memory.latency_cycles``, ``rd``/``wr`` = ``read/write_bytes_per_cycle``)
-    the first beat of an MM2S packet arrives ``lat + ceil(L/rd)`` cycles after LENGTH; an
-    S2MM transfer writes from ``lat`` after it was armed at ``wr`` bytes per cycle.
+    the first beat of an MM2S packet arrives ``lat + ceil(L/rd)`` cycles after LENGTH; the
+    transfer completes when its last beat is accepted: a packet of at most ``skid_beats``
+    beats waits whole in the input skid, a longer one ends ``in_buffer_beats`` beats' worth
+    of chunks before its instruction does. An S2MM transfer writes from ``lat`` after it was
+    armed at ``wr`` bytes per cycle and completes after the DRAIN packet's last beat.
 array (``R`` rows, ``L`` = lanes bytes per beat, ``Q = L/4`` int32 per output beat)
     the row unpacker emits one chunk (<= L bytes of one row) per cycle, so a packet of
     ``r`` rows of ``row_len`` bytes takes ``max(r*ceil(row_len/L), ceil(bytes/rd))`` cycles:
@@ -384,10 +389,13 @@ def predict(
 
 
 def host_seconds(spec: Any, pred: Prediction, profile: str | None = None) -> dict[str, float]:
-    """Projected host (CPU) time of a prediction with the board's compiled-driver profile."""
+    """Projected host (CPU) time of a prediction: by default with the profile of the runtime that
+    executes driver programs, the pynq Python driver on the spec's board (``a9-pynq`` for the
+    PYNQ-Z2, ``a53-pynq`` for the KV260, ``runtime/bench/hostcost.py``); ``profile`` picks another
+    (e.g. ``a9-native`` for a compiled driver)."""
     from accel.runtime.bench.hostcost import PROFILES, profiles_for
 
-    prof = PROFILES[profile] if profile else profiles_for(spec.board)[0]
+    prof = PROFILES[profile] if profile else profiles_for(spec.board)[1]
     counts = {
         "cpu_bytes_copied": pred.host.get("cpu_bytes_copied", 0),
         "dma_bytes": pred.host.get("dma_bytes", 0),

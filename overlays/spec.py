@@ -211,13 +211,11 @@ class Spec:
         lines = [
             f"// Generated from overlays/specs/{self.name}.toml (spec hash {self.hash[:16]}).",
             "// Do not edit: regenerate with `python -m accel.overlays.spec --verilog`.",
-            "`ifndef ACCEL_SPEC_VH",
-            "`define ACCEL_SPEC_VH",
+            "// No include guard: each module includes it inside its body for its own localparams.",
         ]
         for name, value, comment in self._constants():
             tail = f"  // {comment}" if comment else ""
             lines.append(f"localparam integer {name} = {value};{tail}")
-        lines.append("`endif")
         return "\n".join(lines) + "\n"
 
     def c_header(self) -> str:
@@ -307,8 +305,8 @@ def _parse(raw: Mapping[str, Any]) -> Spec:
 def _check(s: Spec) -> None:
     """Reject configurations the RTL cannot build, with the reason."""
     problems = []
-    if s.stream_width not in (32, 64, 128, 256):
-        problems.append(f"stream_width {s.stream_width} must be 32, 64, 128 or 256")
+    if s.stream_width not in (64, 128, 256):
+        problems.append(f"stream_width {s.stream_width} must be 64, 128 or 256 (one 64-bit instruction per beat)")
     if not 1 <= s.rows <= 255:
         problems.append(f"rows {s.rows} must be 1..255 (8-bit rows field)")
     for name, value in (("kmax", s.kmax), ("nmax", s.nmax)):

@@ -40,12 +40,22 @@ def sim_model(accel_spec: Any) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def accel_sim(accel_spec: Any, sim_model: Any) -> Iterator[Any]:
+def _accel_sim_session(accel_spec: Any, sim_model: Any) -> Iterator[Any]:
     from accel.runtime import Accelerator
 
     acc = Accelerator(backend="sim", spec=accel_spec, sim=sim_model)
     yield acc
     acc.close()
+
+
+@pytest.fixture
+def accel_sim(_accel_sim_session: Any) -> Any:
+    """The session's z2 Accelerator, made the active PYNQ device for this test (another
+    module's Accelerator, e.g. a kv260 one under xdist, may have been activated since)."""
+    import pynq
+
+    pynq.Device.active_device = _accel_sim_session.device
+    return _accel_sim_session
 
 
 @pytest.fixture

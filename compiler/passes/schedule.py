@@ -89,8 +89,11 @@ class AccelSchedule(Pass):
                 fixed[key] = value
                 sources.append(f"option {key}")
         try:
+            # staging copies are host work: only the board objective prices them, so only it
+            # weighs staging schedules (fewer streamed B bytes when N is split) against zero-copy
             ranked = costmodel.rank(spec, m, n, k, c_init=match["c_init"], fixed=fixed,
-                                    objective=self.opt("objective"))
+                                    objective=self.opt("objective"),
+                                    include_staging=self.opt("objective") == "board")
         except AccelError as exc:
             raise self.error(f"cost model failed: {exc}", mm) from None
         if not ranked:

@@ -94,9 +94,7 @@ module accel_seq #
     output wire                     in_stall
 );
 
-// The generated header has an include guard, but its localparams are module-scoped:
-// every module that uses them needs its own copy. Not every module uses every constant.
-`undef ACCEL_SPEC_VH
+// The generated header (no include guard) declares module-scoped localparams; not all are used here.
 /* verilator lint_off UNUSEDPARAM */
 `include "accel_spec.vh"
 /* verilator lint_on UNUSEDPARAM */

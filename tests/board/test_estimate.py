@@ -80,7 +80,7 @@ def test_cache_hit_is_used(monkeypatch, tmp_path):
 
 
 @pytest.mark.yosys
-@pytest.mark.slow  # cold: ~1 min YoWASP compile + ~2 min CPU of synth_xilinx; warm (cached): ~2 s
+# cold: ~1 min YoWASP compile + ~2 min CPU of synth_xilinx; warm (cached): ~2 s. Default run.
 def test_z2_default_fits_the_xc7z020():
     """The real thing: yosys synth_xilinx -family xc7 on accel_top with z2_default's parameters."""
     proc = subprocess.run([sys.executable, str(SCRIPT), "--spec", "z2_default", "--json"], capture_output=True,
