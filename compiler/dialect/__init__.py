@@ -80,6 +80,7 @@ _OPS: tuple[OpDef, ...] = (
         operands=(("value", "shaped"),),
         results=(("buffer", "memref"),),
         attrs={"operand": "str"},
+        optional_attrs={"fill": "int"},  # C: the value a linalg.fill set before the matmul
     ),
     OpDef(
         "alloc",
