@@ -245,20 +245,25 @@ def _mm_params(width: int, addr_width: int, freq_hz: int, protocol: str, mode: s
             ("ADDR_WIDTH", addr_width), ("READ_WRITE_MODE", mode)]
 
 
-def _dma_registers() -> list[tuple[str, int, str, str, Sequence[tuple[str, int, int]]]]:
-    """AXI DMA 7.1 direct-register-mode registers (PG021 "Register Space")."""
-    cr = (("RS", 0, 1), ("Reset", 2, 1), ("Keyhole", 3, 1), ("IOC_IrqEn", 12, 1), ("Dly_IrqEn", 13, 1),
-          ("Err_IrqEn", 14, 1), ("IRQThreshold", 16, 8), ("IRQDelay", 24, 8))
-    sr = (("Halted", 0, 1), ("Idle", 1, 1), ("SGIncld", 3, 1), ("DMAIntErr", 4, 1), ("DMASlvErr", 5, 1),
-          ("DMADecErr", 6, 1), ("IOC_Irq", 12, 1), ("Dly_Irq", 13, 1), ("Err_Irq", 14, 1))
+def _dma_registers(spec: Spec) -> list[tuple[str, int, str, str, Sequence[tuple[str, int, int]]]]:
+    """AXI DMA 7.1 direct-register-mode registers, from the spec's [dma.*] map (PG021 names)."""
+    d = spec.dma
+    cr = (("RS", d.dmacr_bits["RS"], 1), ("Reset", d.dmacr_bits["RESET"], 1), ("Keyhole", d.dmacr_bits["KEYHOLE"], 1),
+          ("IOC_IrqEn", d.dmacr_bits["IOC_IRQEN"], 1), ("Dly_IrqEn", d.dmacr_bits["DLY_IRQEN"], 1),
+          ("Err_IrqEn", d.dmacr_bits["ERR_IRQEN"], 1),
+          # 8-bit interrupt coalescing fields (PG021), unused by the runtime
+          ("IRQThreshold", 16, 8), ("IRQDelay", 24, 8))
+    names = {"HALTED": "Halted", "IDLE": "Idle", "SGINCLD": "SGIncld", "INTERR": "DMAIntErr", "SLVERR": "DMASlvErr",
+             "DECERR": "DMADecErr", "IOC_IRQ": "IOC_Irq", "DLY_IRQ": "Dly_Irq", "ERR_IRQ": "Err_Irq"}
+    sr = tuple((names[k], bit, 1) for k, bit in d.dmasr_bits.items())
     out: list[tuple[str, int, str, str, Sequence[tuple[str, int, int]]]] = []
-    for chan, base, addr in (("MM2S", 0x00, "SA"), ("S2MM", 0x30, "DA")):
+    for chan, addr in (("MM2S", "SA"), ("S2MM", "DA")):
         out += [
-            (f"{chan}_DMACR", base + 0x00, "read-write", f"{chan} DMA Control Register", cr),
-            (f"{chan}_DMASR", base + 0x04, "read-write", f"{chan} DMA Status Register", sr),
-            (f"{chan}_{addr}", base + 0x18, "read-write", f"{chan} address (low 32 bits)", ()),
-            (f"{chan}_{addr}_MSB", base + 0x1C, "read-write", f"{chan} address (high 32 bits)", ()),
-            (f"{chan}_LENGTH", base + 0x28, "read-write", f"{chan} transfer length in bytes", ()),
+            (f"{chan}_DMACR", d.offset(chan, "DMACR"), "read-write", f"{chan} DMA Control Register", cr),
+            (f"{chan}_DMASR", d.offset(chan, "DMASR"), "read-write", f"{chan} DMA Status Register", sr),
+            (f"{chan}_{addr}", d.offset(chan, "ADDR"), "read-write", f"{chan} address (low 32 bits)", ()),
+            (f"{chan}_{addr}_MSB", d.offset(chan, "ADDR_MSB"), "read-write", f"{chan} address (high 32 bits)", ()),
+            (f"{chan}_LENGTH", d.offset(chan, "LENGTH"), "read-write", f"{chan} transfer length in bytes", ()),
         ]
     return out
 
@@ -341,7 +346,7 @@ def generate_hwh(spec: Spec | str) -> str:
     dma_params += [(f"c_{k}", v) for k, v in dma_cfg.items()]
     dma_params += [("EDK_IPTYPE", "PERIPHERAL"), ("C_BASEADDR", _hex(spec.dma_base)), ("C_HIGHADDR", _hex(dma_high))]
     dm = _Module(mods, dma, spec.dma_vlnv, "axi_dma", dma_params)
-    dm.regblock("S_AXI_LITE", "Reg", 4096, _dma_registers())
+    dm.regblock("S_AXI_LITE", "Reg", 4096, _dma_registers(spec))
     for clk in ("s_axi_lite_aclk", "m_axi_mm2s_aclk", "m_axi_s2mm_aclk"):
         dm.port(clk, "I", sigis="clk", freq_hz=freq_hz, connect=[(ps.instance, ps.clk)])
     dm.port("axi_resetn", "I", sigis="rst")

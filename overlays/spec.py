@@ -45,6 +45,29 @@ class Register:
 
 
 @dataclass(frozen=True)
+class DmaMap:
+    """The AXI DMA 7.1 (PG021) direct-register-mode map: channel bases, registers, bits."""
+
+    channels: Mapping[str, int]
+    registers: Mapping[str, int]
+    dmacr_bits: Mapping[str, int]
+    dmasr_bits: Mapping[str, int]
+
+    def offset(self, channel: str, register: str) -> int:
+        """Offset from the DMA base of ``register`` in ``channel`` ("mm2s"/"s2mm")."""
+        try:
+            return self.channels[channel.upper()] + self.registers[register]
+        except KeyError:
+            raise SpecError(f"the AXI DMA map has no {channel}/{register}") from None
+
+    def dmacr(self, bit: str) -> int:
+        return 1 << self.dmacr_bits[bit]
+
+    def dmasr(self, bit: str) -> int:
+        return 1 << self.dmasr_bits[bit]
+
+
+@dataclass(frozen=True)
 class Spec:
     """A frozen accelerator configuration (one TOML file)."""
 
@@ -62,6 +85,7 @@ class Spec:
     dma_vlnv: str
     dma_length_width: int
     dma_addr_width: int
+    dma: DmaMap
     fabric_mhz: float
     read_bytes_per_cycle: int
     write_bytes_per_cycle: int
@@ -238,6 +262,10 @@ class Spec:
             ("SPEC_DMA_RANGE", self.dma_range, ""),
             ("SPEC_DDR_BASE", self.ddr_base, ""),
             ("SPEC_DDR_SIZE", self.ddr_size, ""),
+            *((f"SPEC_DMA_CH_{k}", v, "AXI DMA channel block base") for k, v in self.dma.channels.items()),
+            *((f"SPEC_DMA_REG_{k}", v, "offset in a channel block") for k, v in self.dma.registers.items()),
+            *((f"SPEC_DMACR_{k}_BIT", v, "") for k, v in self.dma.dmacr_bits.items()),
+            *((f"SPEC_DMASR_{k}_BIT", v, "") for k, v in self.dma.dmasr_bits.items()),
         ]
         lines = [
             f"// Generated from overlays/specs/{self.name}.toml (spec hash {self.hash[:16]}).",
@@ -272,6 +300,12 @@ def _parse(raw: Mapping[str, Any]) -> Spec:
             dma_vlnv=dma["vlnv"],
             dma_length_width=int(dma["length_width"]),
             dma_addr_width=int(dma["addr_width"]),
+            dma=DmaMap(
+                channels={k: int(v) for k, v in dma["channels"].items()},
+                registers={k: int(v) for k, v in dma["registers"].items()},
+                dmacr_bits={k: int(v) for k, v in dma["dmacr_bits"].items()},
+                dmasr_bits={k: int(v) for k, v in dma["dmasr_bits"].items()},
+            ),
             fabric_mhz=float(raw["clock"]["fabric_mhz"]),
             read_bytes_per_cycle=int(mem["read_bytes_per_cycle"]),
             write_bytes_per_cycle=int(mem["write_bytes_per_cycle"]),

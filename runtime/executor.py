@@ -41,13 +41,8 @@ from accel.errors import (
     TransferTooLargeError,
 )
 
-# Xilinx PG021 (AXI DMA v7.1) "Register Space", direct register mode: channel blocks and bits.
-CHANNEL_BASE = {"mm2s": 0x00, "s2mm": 0x30}
-DMACR, DMASR, LENGTH = 0x00, 0x04, 0x28
-DMACR_RS, DMACR_RESET = 1 << 0, 1 << 2
-DMASR_HALTED, DMASR_IDLE = 1 << 0, 1 << 1
-DMASR_ERRORS = {1 << 4: "DMAIntErr", 1 << 5: "DMASlvErr", 1 << 6: "DMADecErr"}
-_DMASR_ERR_MASK = sum(DMASR_ERRORS)
+# DMASR error bits (names as in PG021); offsets and bit positions come from the spec's [dma.*].
+DMASR_ERRORS = {"INTERR": "DMAIntErr", "SLVERR": "DMASlvErr", "DECERR": "DMADecErr"}
 _ERR_HINT = {
     "DMAIntErr": "internal error: a zero or over-long LENGTH, or a stream that ended early/late",
     "DMASlvErr": "the memory (HP port / DDR controller) answered SLVERR: is the buffer in CMA and the PS port on?",
@@ -244,10 +239,10 @@ class Executor:
 
     # ------------------------------------------------------------ DMA helpers
     def _dmasr(self, chan: str) -> int:
-        return int(self.dma.read(CHANNEL_BASE[chan] + DMASR))
+        return int(self.dma.read(self.spec.dma.offset(chan, "DMASR")))
 
     def _dma_error(self, chan: str, sr: int, entry: list[Any]) -> DMAError:
-        bits = [name for bit, name in DMASR_ERRORS.items() if sr & bit]
+        bits = [name for bit, name in DMASR_ERRORS.items() if sr & self.spec.dma.dmasr(bit)]
         hints = "; ".join(_ERR_HINT[b] for b in bits)
         return DMAError(
             f"AXI DMA {chan.upper()} reported {'+'.join(bits)} (DMASR={sr:#06x}) on the transfer of {entry[2]} bytes "
@@ -257,8 +252,10 @@ class Executor:
     def recover(self) -> None:
         """After a fault: reset the DMA core (DMACR.Reset), soft-reset the accelerator, restart both channels."""
         deadline = time.monotonic() + self.timeout_s
-        self.dma.write(CHANNEL_BASE["mm2s"] + DMACR, DMACR_RESET)  # resets both channels (PG021)
-        while self.dma.read(CHANNEL_BASE["mm2s"] + DMACR) & DMACR_RESET:
+        dmap = self.spec.dma
+        dmacr, reset = dmap.offset("mm2s", "DMACR"), dmap.dmacr("RESET")
+        self.dma.write(dmacr, reset)  # resets both channels (PG021)
+        while self.dma.read(dmacr) & reset:
             if time.monotonic() > deadline:
                 raise DeviceTimeoutError(
                     "the AXI DMA did not leave reset (DMACR.Reset stays set): its clock or reset is not running; "
@@ -266,8 +263,8 @@ class Executor:
                 )
         self.accel.soft_reset()
         for name, chan in (("mm2s", self.dma.sendchannel), ("s2mm", self.dma.recvchannel)):
-            self.dma.write(CHANNEL_BASE[name] + DMACR, DMACR_RS)
-            while self._dmasr(name) & DMASR_HALTED:
+            self.dma.write(dmap.offset(name, "DMACR"), dmap.dmacr("RS"))
+            while self._dmasr(name) & dmap.dmasr("HALTED"):
                 if time.monotonic() > deadline:
                     raise DeviceTimeoutError(
                         f"the AXI DMA {name.upper()} channel does not start after a reset (DMASR.Halted stays set); "
@@ -371,20 +368,23 @@ class Executor:
         stalls = spins = 0
         deadline = time.monotonic() + self.timeout_s
 
+        idle_bit = self.spec.dma.dmasr("IDLE")
+        err_mask = sum(self.spec.dma.dmasr(bit) for bit in DMASR_ERRORS)
+
         def service(chan: str) -> bool:
             """Read the channel's DMASR once; complete its transfer if it is done."""
             nonlocal mm_done
             entry = queues[chan][cur[chan]]
             sr = self._dmasr(chan)
-            if sr & _DMASR_ERR_MASK:
+            if sr & err_mask:
                 raise self._dma_error(chan, sr, entry)
-            if not sr & DMASR_IDLE:
+            if not sr & idle_bit:
                 return False
             counts["ddr"] += entry[2]
             if chan == "mm2s":
                 mm_done = cur[chan]
             else:
-                got = int(self.dma.read(CHANNEL_BASE["s2mm"] + LENGTH))
+                got = int(self.dma.read(self.spec.dma.offset("s2mm", "LENGTH")))
                 chans[chan].transferred = got
                 if got != entry[2]:
                     raise DMAError(

@@ -22,35 +22,35 @@ class VerilatedContext;
 namespace accelsim {
 
 // ---------------------------------------------------------------- AXI DMA 7.1 (PG021) register map
-// Offsets from the DMA base; the S2MM block is the MM2S block + 0x30 (DA at 0x48, LENGTH at 0x58).
-constexpr uint32_t DMA_S2MM_OFFSET = 0x30;
-constexpr uint32_t DMA_DMACR = 0x00;
-constexpr uint32_t DMA_DMASR = 0x04;
-constexpr uint32_t DMA_ADDR = 0x18;      // MM2S_SA / S2MM_DA
-constexpr uint32_t DMA_ADDR_MSB = 0x1C;  // MM2S_SA_MSB / S2MM_DA_MSB (address width > 32 only)
-constexpr uint32_t DMA_LENGTH = 0x28;    // MM2S_LENGTH / S2MM_LENGTH
+// Offsets from the DMA base (the spec's [dma.*] tables, PG021); the S2MM block follows the MM2S one.
+constexpr uint32_t DMA_S2MM_OFFSET = SPEC_DMA_CH_S2MM - SPEC_DMA_CH_MM2S;
+constexpr uint32_t DMA_DMACR = SPEC_DMA_CH_MM2S + SPEC_DMA_REG_DMACR;
+constexpr uint32_t DMA_DMASR = SPEC_DMA_CH_MM2S + SPEC_DMA_REG_DMASR;
+constexpr uint32_t DMA_ADDR = SPEC_DMA_CH_MM2S + SPEC_DMA_REG_ADDR;      // MM2S_SA / S2MM_DA
+constexpr uint32_t DMA_ADDR_MSB = SPEC_DMA_CH_MM2S + SPEC_DMA_REG_ADDR_MSB;  // MM2S_SA_MSB / S2MM_DA_MSB (address width > 32 only)
+constexpr uint32_t DMA_LENGTH = SPEC_DMA_CH_MM2S + SPEC_DMA_REG_LENGTH;    // MM2S_LENGTH / S2MM_LENGTH
 
 // DMACR bits
-constexpr uint32_t DMACR_RS = 1u << 0;
-constexpr uint32_t DMACR_RESET = 1u << 2;
-constexpr uint32_t DMACR_KEYHOLE = 1u << 3;
-constexpr uint32_t DMACR_IOC_IRQEN = 1u << 12;
-constexpr uint32_t DMACR_DLY_IRQEN = 1u << 13;
-constexpr uint32_t DMACR_ERR_IRQEN = 1u << 14;
+constexpr uint32_t DMACR_RS = 1u << SPEC_DMACR_RS_BIT;
+constexpr uint32_t DMACR_RESET = 1u << SPEC_DMACR_RESET_BIT;
+constexpr uint32_t DMACR_KEYHOLE = 1u << SPEC_DMACR_KEYHOLE_BIT;
+constexpr uint32_t DMACR_IOC_IRQEN = 1u << SPEC_DMACR_IOC_IRQEN_BIT;
+constexpr uint32_t DMACR_DLY_IRQEN = 1u << SPEC_DMACR_DLY_IRQEN_BIT;
+constexpr uint32_t DMACR_ERR_IRQEN = 1u << SPEC_DMACR_ERR_IRQEN_BIT;
 constexpr uint32_t DMACR_WRITABLE = DMACR_RS | DMACR_KEYHOLE | DMACR_IOC_IRQEN | DMACR_DLY_IRQEN |
                                     DMACR_ERR_IRQEN | 0xFFFF0000u;  // + IRQThreshold/IRQDelay fields
 constexpr uint32_t DMACR_RESET_VALUE = 0x00010000u;                 // IRQThreshold = 1
 
 // DMASR bits
-constexpr uint32_t DMASR_HALTED = 1u << 0;
-constexpr uint32_t DMASR_IDLE = 1u << 1;
-constexpr uint32_t DMASR_SGINCLD = 1u << 3;  // always 0 here: simple (direct register) mode
-constexpr uint32_t DMASR_INTERR = 1u << 4;
-constexpr uint32_t DMASR_SLVERR = 1u << 5;
-constexpr uint32_t DMASR_DECERR = 1u << 6;
-constexpr uint32_t DMASR_IOC_IRQ = 1u << 12;
-constexpr uint32_t DMASR_DLY_IRQ = 1u << 13;
-constexpr uint32_t DMASR_ERR_IRQ = 1u << 14;
+constexpr uint32_t DMASR_HALTED = 1u << SPEC_DMASR_HALTED_BIT;
+constexpr uint32_t DMASR_IDLE = 1u << SPEC_DMASR_IDLE_BIT;
+constexpr uint32_t DMASR_SGINCLD = 1u << SPEC_DMASR_SGINCLD_BIT;  // always 0 here: simple (direct register) mode
+constexpr uint32_t DMASR_INTERR = 1u << SPEC_DMASR_INTERR_BIT;
+constexpr uint32_t DMASR_SLVERR = 1u << SPEC_DMASR_SLVERR_BIT;
+constexpr uint32_t DMASR_DECERR = 1u << SPEC_DMASR_DECERR_BIT;
+constexpr uint32_t DMASR_IOC_IRQ = 1u << SPEC_DMASR_IOC_IRQ_BIT;
+constexpr uint32_t DMASR_DLY_IRQ = 1u << SPEC_DMASR_DLY_IRQ_BIT;
+constexpr uint32_t DMASR_ERR_IRQ = 1u << SPEC_DMASR_ERR_IRQ_BIT;
 constexpr uint32_t DMASR_W1C = DMASR_IOC_IRQ | DMASR_DLY_IRQ | DMASR_ERR_IRQ;
 
 // ---------------------------------------------------------------- model constants

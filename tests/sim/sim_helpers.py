@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 from accel.overlays.sim import SimModel
 
-# AXI DMA 7.1 (PG021) simple-mode offsets and bits
+# AXI DMA 7.1 (PG021) simple-mode offsets and bits, written from the datasheet on purpose: an oracle
+# independent of the spec's [dma.*] map, which the harness and runtime are generated from.
 MM2S, S2MM = 0x00, 0x30
 DMACR, DMASR, ADDR, ADDR_MSB, LENGTH = 0x00, 0x04, 0x18, 0x1C, 0x28
 RS, RESET, IOC_IRQEN, ERR_IRQEN = 1 << 0, 1 << 2, 1 << 12, 1 << 14
