@@ -17,7 +17,6 @@ from pynq import DefaultIP
 
 from accel.errors import AcceleratorError, OverlayMismatchError
 
-COUNTERS = ("CYCLES", "BUSY", "MACS", "IN_STALL", "OUT_STALL", "BYTES_IN", "BYTES_OUT")
 IDENTITY = ("ROWS", "LANES", "KMAX", "NMAX", "IFIFO_DEPTH")
 
 
@@ -104,10 +103,10 @@ class AccelDriver(DefaultIP):
         off = self.spec.counter(name)
         return self.read(off) | (self.read(off + 4) << 32)
 
-    def read_counters(self, names: tuple[str, ...] = COUNTERS) -> dict[str, int]:
-        """Snapshot, then read every counter."""
+    def read_counters(self, names: tuple[str, ...] | None = None) -> dict[str, int]:
+        """Snapshot, then read every counter the spec defines (or just ``names``)."""
         self.snapshot()
-        return {name: self.read_counter(name) for name in names}
+        return {name: self.read_counter(name) for name in (names or tuple(self.spec.counters))}
 
     # ------------------------------------------------------------ status
     def status_word(self) -> int:
