@@ -7,6 +7,7 @@ Packets are what the MM2S DMA would send: command packets (one instruction per b
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +21,17 @@ class Geometry:
     kmax: int
     nmax: int
     ififo_depth: int
+
+    @classmethod
+    def from_params(cls, spec: Spec, param: Callable[[str, int], int]) -> Geometry:
+        """The geometry of the DUT under test: its -G parameters, defaulting to the spec's."""
+        return cls(
+            rows=param("ROWS", spec.rows),
+            lanes=param("DATA_WIDTH", spec.stream_width) // 8,
+            kmax=param("KMAX", spec.kmax),
+            nmax=param("NMAX", spec.nmax),
+            ififo_depth=param("IFIFO_DEPTH", spec.ififo_depth),
+        )
 
 
 @dataclass

@@ -21,9 +21,8 @@ from cocotbext.axi import (
 )
 
 SPEC = load_spec(os.environ.get("ACCEL_SPEC", "z2_default"))
-L = param("DATA_WIDTH", 64) // 8
-GEO = Geometry(rows=param("ROWS", 16), lanes=L, kmax=param("KMAX", 4096), nmax=param("NMAX", 512),
-               ififo_depth=param("IFIFO_DEPTH", 256))
+GEO = Geometry.from_params(SPEC, param)
+L = GEO.lanes
 
 
 @cocotb.test()

@@ -22,15 +22,8 @@ from cocotbext.axi import (
 )
 
 SPEC = load_spec(os.environ.get("ACCEL_SPEC", "z2_default"))
-W = param("DATA_WIDTH", SPEC.stream_width)
-L = W // 8
-GEO = Geometry(
-    rows=param("ROWS", SPEC.rows),
-    lanes=L,
-    kmax=param("KMAX", SPEC.kmax),
-    nmax=param("NMAX", SPEC.nmax),
-    ififo_depth=param("IFIFO_DEPTH", SPEC.ififo_depth),
-)
+GEO = Geometry.from_params(SPEC, param)
+L = GEO.lanes
 CTRL = SPEC.reg("CTRL")
 STATUS = SPEC.reg("STATUS")
 
