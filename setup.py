@@ -1,16 +1,22 @@
-"""pynq-accel: the rooms compiler/, runtime/, overlays/ map to accel.compiler, accel.runtime,
-accel.overlays (no bare top-level packages)."""
+"""pynq-accel: the rooms compiler/, contract/, runtime/, overlays/, bench/ map to accel.compiler,
+accel.contract, accel.runtime, accel.overlays, accel.bench (no bare top-level packages)."""
 
 from setuptools import setup
 
-ROOMS = {"accel.compiler": "compiler", "accel.runtime": "runtime", "accel.overlays": "overlays"}
+ROOMS = {
+    "accel.compiler": "compiler",
+    "accel.contract": "contract",
+    "accel.runtime": "runtime",
+    "accel.overlays": "overlays",
+    "accel.bench": "bench",
+}
 
 
 def _packages() -> tuple[list[str], dict[str, str]]:
     from pathlib import Path
 
-    packages, package_dir = ["accel"], {"accel": "accel"}
-    for pkg, root in ROOMS.items():
+    packages, package_dir = [], {"accel": "accel"}
+    for pkg, root in {"accel": "accel", **ROOMS}.items():
         package_dir[pkg] = root
         for init in sorted(Path(root).rglob("__init__.py")):
             rel = init.parent.relative_to(root)

@@ -2,12 +2,12 @@
 
     from accel.compiler import compile
     mod = compile("model.mlir", spec="z2_default")      # or MLIR text, or a .onnx model
-    mod.programs["main"]                                # runtime.program.DriverProgram
+    mod.programs["main"]                                # accel.contract.program.DriverProgram
     mod.save("model.accel.json"); CompiledModule.load("model.accel.json")
 
 The default pipeline is ``builtin.module(accel-match,accel-schedule,accel-lower,accel-emit)``
 (see :mod:`accel.compiler.pipeline`; passes in :mod:`accel.compiler.passes`, the cost model in
-:mod:`accel.compiler.costmodel`, the dialect in :mod:`accel.compiler.dialect`).
+:mod:`accel.contract.costmodel`, the dialect in :mod:`accel.compiler.dialect`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from accel.contract.module import CompiledFunction, CompiledModule
 from accel.errors import CompileError
-
-from .module import CompiledFunction, CompiledModule
 
 __all__ = ["CompileError", "CompiledFunction", "CompiledModule", "compile", "load", "opt"]
 

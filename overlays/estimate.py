@@ -28,12 +28,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from accel.errors import BackendError
 from accel.overlays.rtl_build import TOP, rtl_hash, rtl_sources, write_spec_header
 from accel.overlays.spec import Spec, available_specs, load_spec
 from accel.overlays.tools import cache_dir, yosys_bin
 from accel.overlays.vivado_params import board_flow
-
-from accel.errors import BackendError
 
 # Bump when the synthesis script or the cell accounting below changes (invalidates caches).
 SCRIPT_VERSION = "1"

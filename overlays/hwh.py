@@ -30,9 +30,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from accel.overlays.spec import Spec, available_specs, load_spec
-
 from accel.errors import SpecError
+from accel.overlays.spec import Spec, available_specs, load_spec
 
 HWH_DIR = Path(__file__).resolve().parent / "hwh"
 

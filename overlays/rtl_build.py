@@ -1,6 +1,6 @@
 """The accelerator RTL as a build input: source list, generated header, cache key.
 
-Used by ``scripts/lint_rtl``, the cocotb benches in ``tests/rtl`` and the Verilator
+Used by ``scripts/lint_rtl``, the cocotb benches in ``tests/overlays/rtl`` and the Verilator
 harness (``overlays/sim``) to key their model caches::
 
     from accel.overlays.rtl_build import rtl_sources, rtl_hash, write_spec_header

@@ -28,9 +28,8 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from accel.overlays.spec import DEFAULT_SPEC, Spec, load_spec
-
 from accel.errors import BackendError, HardwareError, InputError
+from accel.overlays.spec import DEFAULT_SPEC, Spec, load_spec
 
 FAULTS = {
     "dma_slverr": 0,  # channel mm2s|s2mm: the next transfer on it fails with DMASR.DMASlvErr

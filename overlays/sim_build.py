@@ -24,10 +24,9 @@ from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from accel.errors import SimulatorBuildError
 from accel.overlays.spec import Spec, load_spec
 from accel.overlays.tools import RTL_DIR, SIM_DIR, cache_dir, verilator_env, verilator_root
-
-from accel.errors import SimulatorBuildError
 
 BUILD_FORMAT = "accelsim-build-4"
 LIB_NAME = "libaccelsim.so"

@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from accel.errors import SpecError
 from accel.overlays.rtl_build import IP_TOP, SPEC_HEADER, rtl_sources, write_spec_header
 from accel.overlays.spec import Spec, load_spec
-
-from accel.errors import SpecError
 
 VIVADO_DIR = Path(__file__).resolve().parent / "vivado"
 BUILD_TCL = VIVADO_DIR / "build_overlay.tcl"

@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from accel.overlays.spec import DEFAULT_SPEC, Spec, load_spec
-from accel.runtime.program import DriverProgram, Schedule, build_program, default_schedule
 
+from accel.contract.lowering import build_program
+from accel.contract.program import DriverProgram
+from accel.contract.schedule import Schedule, default_schedule
 from accel.errors import BackendError, DtypeError, LayoutError, ProgramError, ShapeError
+from accel.overlays.spec import DEFAULT_SPEC, Spec, load_spec
 
 PROGRAM_CACHE = 32
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from accel.overlays.spec import Spec, available_specs, load_spec
 from pynq import DefaultIP
 
 from accel.errors import AcceleratorError, OverlayMismatchError
+from accel.overlays.spec import Spec, available_specs, load_spec
 
 IDENTITY = ("ROWS", "LANES", "KMAX", "NMAX", "IFIFO_DEPTH")
 

@@ -29,8 +29,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from accel.runtime.program import DriverProgram
 
+from accel.contract.program import DriverProgram
 from accel.errors import (
     AccelError,
     DeviceTimeoutError,

@@ -1,26 +1,19 @@
 """``accel-run``: the command line over the whole stack.
 
-Each room registers its own subcommands from a module of its own (imported only when the
-CLI starts, never at package import): runtime (demo, matmul, info), compiler (compile, run,
-opt), bench, board (estimate). User errors (``AccelError``) print one clear line and exit 2;
-no tracebacks for them.
+Each room registers its own subcommands from a module of its own, imported by name when the
+CLI starts (never at package import); each module imports its room only inside its commands,
+so ``accel-run --help`` on a board needs no compiler: runtime (demo, matmul, info), compiler
+(compile, run, opt), bench, board (estimate). User errors (``AccelError``) print one clear
+line and exit 2; no tracebacks for them.
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
 
 import click
 
 from accel.errors import AccelError
-
-COMMAND_MODULES = (
-    "accel.cli.runtime_cmds",
-    "accel.cli.compiler_cmds",
-    "accel.cli.bench_cmds",
-    "accel.cli.board_cmds",
-)
 
 
 class _Group(click.Group):
@@ -41,13 +34,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # that room has no commands yet
-                continue
-            raise
+    from accel.cli import bench_cmds, board_cmds, compiler_cmds, runtime_cmds
+
+    for module in (runtime_cmds, compiler_cmds, bench_cmds, board_cmds):
         module.register(cli)
 
 

@@ -1,4 +1,4 @@
-"""``accel-run bench``: the ablation-ladder benchmark (logic in ``accel.runtime.bench``)."""
+"""``accel-run bench``: the ablation-ladder benchmark (logic in ``accel.bench``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from accel.errors import InputError
 
 
 def _shapes(values: tuple[str, ...]) -> list[tuple[int, int, int]]:
-    from accel.runtime.bench import parse_shape
+    from accel.bench import parse_shape
 
     out = []
     for v in values:
@@ -51,7 +51,7 @@ def bench(quick: bool, specs: tuple[str, ...], shapes: tuple[str, ...], strategi
 
     Exit status 1 if any run's result differs from numpy (the reports are written first).
     """
-    from accel.runtime import bench as B
+    from accel import bench as B
 
     kw: dict = {"baseline_tile": baseline_tile, "seed": seed, "backend": backend}
     if specs:
@@ -78,7 +78,7 @@ def bench(quick: bool, specs: tuple[str, ...], shapes: tuple[str, ...], strategi
     if not no_plots:
         out = plot_dir or (os.path.dirname(os.path.abspath(json_path or md_path)) if (json_path or md_path) else None)
         if out:
-            from accel.runtime.bench.plots import write_plots
+            from accel.bench.plots import write_plots
 
             for p in write_plots(result, out):
                 click.echo(f"wrote {p}", err=True)

@@ -2,11 +2,11 @@
 
 For each function holding ``accel.init_dma``: the Python-side verifier checks every accel op
 (structure, ISA field ranges against the spec, the packet protocol, buffer bounds); the
-driver program is built with ``runtime.program.build_program`` from the schedule recorded on
+driver program is built with ``accel.contract.lowering.build_program`` from the schedule recorded on
 ``accel.init_dma`` and must reproduce the IR's instruction words, MM2S and S2MM streams
 exactly (the IR is what the program will do); the prediction of the cost model is attached.
 The function gets ``accel.program = {name, spec, instructions, mm2s, s2mm, predicted_cycles}``;
-the programs are collected in ``self.result`` (a :class:`~accel.compiler.module.CompiledModule`)
+the programs are collected in ``self.result`` (a :class:`~accel.contract.module.CompiledModule`)
 and written to ``output`` if that option is set.
 """
 
@@ -15,13 +15,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from accel.runtime.program import Schedule, build_program
 
+from accel.contract.lowering import build_program
+from accel.contract.module import DTYPES, CompiledFunction, CompiledModule, encode_array
+from accel.contract.schedule import Schedule
 from accel.errors import AccelError, CompileError
 
 from .. import dialect, irutil
 from ..irutil import ir
-from ..module import DTYPES, CompiledFunction, CompiledModule, encode_array
 from .base import Option, Pass, register
 from .lower import load_recorded_spec
 from .schedule import SCHEDULE_KEYS
@@ -47,7 +48,7 @@ def _sig_entry(t: ir.Type) -> dict[str, Any]:
 @register
 class AccelEmit(Pass):
     name = "accel-emit"
-    summary = "verify accel IR and emit one driver program per function (runtime.program.build_program)"
+    summary = "verify accel IR and emit one driver program per function (accel.contract.lowering.build_program)"
     options = (Option("output", str, None, "write the compiled module (JSON) to this path"),)
 
     def __init__(self, **options: Any) -> None:

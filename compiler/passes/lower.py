@@ -1,6 +1,6 @@
 """accel-lower: rewrite every scheduled ``linalg.matmul`` into the ``accel`` dialect.
 
-The instruction and packet streams come from ``runtime.program.build_program`` (the single
+The instruction and packet streams come from ``accel.contract.lowering.build_program`` (the single
 lowering of a schedule to the ISA); this pass materialises them as ops, in MM2S stream order:
 
     %a = "accel.buffer"(%A) {operand = "a"}            // A, B: arguments or constants
@@ -24,12 +24,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from accel.overlays.spec import load_spec
-from accel.runtime.program import Schedule, build_program
-
+from accel.contract import costmodel
+from accel.contract.lowering import build_program
+from accel.contract.schedule import Schedule
 from accel.errors import AccelError, CompileError
+from accel.overlays.spec import load_spec
 
-from .. import costmodel, dialect, irutil
+from .. import dialect, irutil
 from ..irutil import ir
 from .base import Pass, register
 from .schedule import SCHEDULE_KEYS, walk_matmuls

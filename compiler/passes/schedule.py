@@ -1,5 +1,5 @@
 """accel-schedule: choose tiles, loop order, stationarity and double buffering for every
-matched matmul with the analytic cost model (:mod:`accel.compiler.costmodel`).
+matched matmul with the analytic cost model (:mod:`accel.contract.costmodel`).
 
 AXI4MLIR attributes on the op (``accel_opcode_map_str``/``accel_opcode_flow_str``,
 ``accel_loop_permutation``, ``accel_accel_tile_size``) and pass options fix the parameters
@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from accel.contract import costmodel
+from accel.errors import AccelError, CompileError
 from accel.overlays.spec import load_spec
 
-from accel.errors import AccelError, CompileError
-
-from .. import axi4mlir, costmodel, irutil
+from .. import axi4mlir, irutil
 from ..irutil import ir
 from .base import Option, Pass, register
 

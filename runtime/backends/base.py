@@ -30,8 +30,9 @@ class Backend:
     # ------------------------------------------------------------ overlay binding
     def _bind(self) -> None:
         """Pick the DMA and accelerator drivers out of the overlay and check the hardware."""
-        from accel.runtime.drivers import AccelDriver
         from pynq.lib.dma import DMA
+
+        from accel.runtime.drivers import AccelDriver
 
         ol, spec = self.overlay, self.spec
         for attr in (spec.dma_name, spec.ip_name):

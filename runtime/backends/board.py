@@ -11,9 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from accel.runtime.backends.base import Backend
-
 from accel.errors import BackendError
+from accel.runtime.backends.base import Backend
 
 FPGA_MANAGER = Path("/sys/class/fpga_manager/fpga0/firmware")  # what pynq's EmbeddedDevice probes
 
@@ -68,6 +67,7 @@ class BoardBackend(Backend):
                 "in overlays/vivado, or pass bitfile=...)"
             )
         import pynq
+
         from accel.runtime.drivers import bind_spec_driver
 
         bind_spec_driver(spec)

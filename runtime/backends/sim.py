@@ -41,6 +41,7 @@ class SimBackend(Backend):
 
     def __init__(self, spec: Any, *, sim: Any = None, activate: bool = True) -> None:
         import pynq
+
         from accel.runtime.drivers import bind_spec_driver
         from accel.runtime.sim_device import SimDevice
 

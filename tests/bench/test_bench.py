@@ -9,10 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from accel.bench import baseline_schedule, parse_shape, roofline
+from accel.contract.hostcost import A9_NATIVE, profiles_for
+from accel.contract.lowering import build_program
 from accel.overlays.spec import load_spec
-from accel.runtime.bench import baseline_schedule, parse_shape, roofline
-from accel.runtime.bench.hostcost import A9_NATIVE, profiles_for
-from accel.runtime.program import build_program
 
 ROOT = Path(__file__).resolve().parents[2]
 STRATEGIES = ("baseline", "zero_copy", "scheduled", "double_buffer")

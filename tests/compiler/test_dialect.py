@@ -6,9 +6,9 @@ from __future__ import annotations
 import copy
 
 import pytest
+
 from accel.compiler import dialect, opt
 from accel.compiler.passes import AccelEmit
-
 from accel.errors import CompileError
 
 from .mlir_gen import memref_func, tensor_func

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from accel.compiler import CompiledModule, compile
 
 from .mlir_gen import attrs_for, const_weight_func, memref_func, tensor_acc_func, tensor_func

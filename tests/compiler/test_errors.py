@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from accel.compiler import compile
 
+from accel.compiler import compile
 from accel.errors import CompileError
 
 from .mlir_gen import tensor_func

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from accel.compiler import CompiledModule, compile, opt
 
 from .mlir_gen import attrs_for, memref_func, tensor_func

@@ -6,10 +6,9 @@ import time
 
 import numpy as np
 import pytest
-from accel.overlays.spec import SPECS_DIR, load_spec
-from accel.runtime import Accelerator
-from accel.runtime.program import Schedule, build_program, default_schedule
 
+from accel.contract.lowering import build_program
+from accel.contract.schedule import Schedule, default_schedule
 from accel.errors import (
     AcceleratorError,
     AllocationError,
@@ -22,6 +21,8 @@ from accel.errors import (
     ShapeError,
     TransferTooLargeError,
 )
+from accel.overlays.spec import SPECS_DIR, load_spec
+from accel.runtime import Accelerator
 
 
 def _ab(acc, rng, m=24, k=20, n=16):

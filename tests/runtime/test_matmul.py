@@ -7,12 +7,13 @@ import warnings
 import numpy as np
 import pynq
 import pytest
-from accel.runtime.accelerator import CopyWarning
-from accel.runtime.program import Schedule
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pynq.buffer import PynqBuffer
 from pynq.lib.dma import DMA, _SDMAChannel
+
+from accel.contract.schedule import Schedule
+from accel.runtime.accelerator import CopyWarning
 
 
 def _operands(acc, rng, m, k, n):

