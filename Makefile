@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 JOBS ?= 2
 
-.PHONY: demo install test lint pynq4 bench clean
+.PHONY: demo install test lint pynq4 bench results docs clean
 
 $(BIN)/accel-run: pyproject.toml setup.py
 	$(PY) -m venv $(VENV)
@@ -29,7 +29,20 @@ test: lint
 	bash scripts/ci_pynq4
 
 bench: install
-	$(BIN)/accel-run bench --json docs/bench/results.json --md docs/bench/results.md
+	$(BIN)/accel-run bench --json docs/results/bench.json --md docs/results/bench.md
+
+# Every measurement the docs quote, each into a stamped result file (long: the ladder alone is ~15 min),
+# then the docs rendered from them.
+results: install
+	$(BIN)/accel-run bench --json docs/results/bench.json --md docs/results/bench.md -q --no-progress
+	$(BIN)/accel-run bench-costmodel --json docs/results/costmodel.json --md docs/results/costmodel.md -q
+	$(BIN)/accel-run sim-speed --json docs/results/sim_speed.json
+	$(BIN)/accel-run estimate --all --result docs/results/estimate.json
+	$(MAKE) docs
+
+# README.md and docs/BENCHMARKS.md from docs/templates/ and docs/results/ (never edit them by hand)
+docs: install
+	$(BIN)/accel-run docs --write
 
 clean:
 	rm -rf $(VENV) .venv-pynq4 build *.egg-info .pytest_cache

@@ -32,7 +32,10 @@ setup(
     packages=PACKAGES,
     package_dir=PACKAGE_DIR,
     package_data={
-        "accel.overlays": ["specs/*.toml", "rtl/*.v", "sim/*.cpp", "sim/*.h", "hwh/*", "vivado/*", "*.bit", "*.hwh"],
+        "accel.overlays": [
+            "specs/*.toml", "specs/common/*.toml", "boards.toml", "rtl/*.v", "sim/*.cpp", "sim/*.h", "hwh/*",
+            "vivado/*", "*.bit", "*.hwh",
+        ],
     },
     include_package_data=True,
 )

@@ -32,6 +32,14 @@ class LayoutError(InputError):
     """An array is not C-contiguous, or is not a CMA (pynq.allocate) buffer where one is required."""
 
 
+class BufferFreedError(InputError):
+    """An operand is a CMA buffer (or a view of one) that was already freed with ``freebuffer()``."""
+
+
+class OverlapError(InputError):
+    """An output operand shares memory with another operand of the same call."""
+
+
 class TransferTooLargeError(InputError):
     """A single transfer exceeds the DMA LENGTH register's range."""
 

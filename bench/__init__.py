@@ -1,7 +1,7 @@
 """Matmul benchmarks: the AXI4MLIR-style baseline and our ladder, side by side.
 
-``accel-run bench`` / ``scripts/bench_matmul`` run four strategies, all driver programs on
-the same runtime and backend (the Verilator-simulated accelerator by default):
+``accel-run bench`` runs four strategies, all driver programs on the same runtime and backend
+(the Verilator-simulated accelerator by default):
 
 1. AXI4MLIR-style baseline (Ns flow, 16-tiles, staging copies, single-buffered)
 2. + zero-copy, 3. + cost-model schedule, 4. + double buffering
@@ -10,8 +10,11 @@ and report cycles against a roofline bound, DDR bytes, CPU bytes copied, MMIO op
 transfers, host wall time and a projected board time (fabric + counted host work, shown
 separately). Every run is checked against numpy. See docs/BENCHMARKS.md.
 
-The core (``core``, ``strategies``, ``hostcost``, ``report``) needs numpy + the runtime
-only; ``plots`` imports matplotlib when called.
+The core (``core``, ``strategies``, ``report``) needs numpy + the runtime only; ``plots``
+imports matplotlib when called. The room's other measurements: ``costmodel_sweep`` (cost model
+vs simulator, ``accel-run bench-costmodel``) and ``sim_speed`` (``accel-run sim-speed``). Every
+result file is stamped by ``provenance``; ``docs`` + ``docs_values`` render README.md and
+docs/BENCHMARKS.md from templates and those files (``accel-run docs``).
 """
 
 from __future__ import annotations

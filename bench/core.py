@@ -7,7 +7,6 @@ result each run is checked against. Needs numpy (+ pynq through the runtime) onl
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import math
 import platform
@@ -23,6 +22,7 @@ from accel.contract.lowering import build_program
 from accel.errors import AccelError
 from accel.overlays.spec import load_spec
 
+from .provenance import git_state, now
 from .strategies import (
     BY_KEY,
     DEFAULT_BASELINE_TILE,
@@ -384,21 +384,16 @@ def run_probes(acc: Any, spec: Any, shape: Shape, cfg: BenchConfig) -> list[dict
 
 
 def collect_meta(cfg: BenchConfig) -> dict[str, Any]:
-    import subprocess
-
+    """What the markdown report's header says about the run (the result file's stamp has the rest)."""
+    git = git_state()
     meta: dict[str, Any] = {
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": now(),
         "host": {"machine": platform.machine(), "python": platform.python_version(),
                  "numpy": np.__version__, "processor": platform.processor() or platform.machine()},
         "cost_model": "accel.contract.costmodel.choose",
     }
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             timeout=5, cwd=__file__.rsplit("/", 3)[0])
-        if rev.returncode == 0:
-            meta["git"] = rev.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
+    if git["commit"]:
+        meta["git"] = git["commit"][:7] + ("-dirty" if git["dirty"] else "")
     return meta
 
 

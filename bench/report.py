@@ -12,6 +12,7 @@ from accel.contract.hostcost import PROFILES
 from accel.overlays.spec import load_spec
 
 from .core import FORMAT, TARGET_SHAPE, TARGET_SPEC, VERSION, BenchResult, shape_str
+from .provenance import write_result
 from .strategies import STRATEGIES
 
 OURS = "double_buffer"  # the top rung: what "ours" means in the target checks
@@ -165,10 +166,10 @@ def to_dict(result: BenchResult) -> dict[str, Any]:
     }
 
 
-def write_json(result: BenchResult, path: str) -> None:
-    with open(path, "w") as fh:
-        json.dump(to_dict(result), fh, indent=1, sort_keys=False, default=_json_default)
-        fh.write("\n")
+def write_json(result: BenchResult, path: str, *, command: str) -> None:
+    """The stamped result file of a ladder run (``command`` is what re-runs it)."""
+    doc = json.loads(json.dumps(to_dict(result), default=_json_default))  # plain JSON types throughout
+    write_result(path, "bench", doc, result.config.specs, command)
 
 
 def _json_default(obj: Any) -> Any:

@@ -41,10 +41,53 @@ def _run(cmd: list[str], what: str) -> str:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise CompileError(f"{what} failed to run: {exc}") from None
     if proc.returncode != 0:
-        msg = (proc.stderr or proc.stdout).strip().splitlines()
-        detail = "; ".join(msg[:4]) if msg else f"exit code {proc.returncode}"
-        raise CompileError(f"{what} failed: {detail}")
+        raise CompileError(f"{what} failed: {_diagnostic(proc.stderr or proc.stdout, proc.returncode)}")
     return proc.stdout
+
+
+def _diagnostic(output: str, returncode: int) -> str:
+    """One line out of a tool's failure output: a Python traceback's final exception line
+    (what went wrong, not where in the importer), else the first error lines."""
+    lines = [ln.strip() for ln in output.strip().splitlines() if ln.strip()]
+    if not lines:
+        return f"exit code {returncode}"
+    if any(ln.startswith("Traceback (most recent call last)") for ln in lines):
+        return lines[-1]
+    return "; ".join(lines[:4])
+
+
+def _importable_copy(src: Path, tmp: Path) -> Path:
+    """``src``, or a copy whose IR version the importer's ``onnx`` package can read.
+
+    Exporters write the newest ONNX IR version they know; the importer refuses a model whose IR
+    version is newer than its ``onnx`` package even when every operator set the model uses is
+    supported. The IR version describes the file format (protobuf fields), not operator
+    semantics, so a model that uses only supported operator sets is rewritten down to the
+    supported IR version; a newer operator set is a real incompatibility, named with the fix."""
+    try:
+        import onnx
+    except ImportError:
+        raise CompileError(
+            "importing ONNX models needs the 'onnx' package: pip install 'pynq-accel[compiler]'"
+        ) from None
+    try:
+        model = onnx.load(str(src), load_external_data=False)
+    except Exception as exc:  # protobuf raises several types for a file that is not a model
+        raise CompileError(f"{src.name} is not a readable ONNX model: {exc}") from None
+    if model.ir_version <= onnx.IR_VERSION:
+        return src
+    newest = onnx.defs.onnx_opset_version()
+    for opset in model.opset_import:
+        if opset.domain in ("", "ai.onnx") and opset.version > newest:
+            raise CompileError(
+                f"{src.name} uses ONNX opset {opset.version}, newer than the {newest} this compiler's onnx "
+                f"{onnx.__version__} supports; re-export the model with opset_version={newest} or lower "
+                f"(e.g. torch.onnx.export(..., opset_version={newest}))"
+            )
+    model.ir_version = onnx.IR_VERSION
+    out = tmp / src.name
+    onnx.save(model, str(out))
+    return out
 
 
 def onnx_to_linalg(path: str | os.PathLike[str], *, keep_locations: bool = True) -> str:
@@ -53,8 +96,9 @@ def onnx_to_linalg(path: str | os.PathLike[str], *, keep_locations: bool = True)
     if not src.is_file():
         raise CompileError(f"no such ONNX model: {src}")
     with tempfile.TemporaryDirectory(prefix="accel-onnx-") as tmp:
+        model = _importable_copy(src, Path(tmp))
         torch_mlir = Path(tmp) / (src.stem + ".torch.mlir")
-        _run([tool("iree-import-onnx"), str(src), "-o", str(torch_mlir)], f"iree-import-onnx {src.name}")
+        _run([tool("iree-import-onnx"), str(model), "-o", str(torch_mlir)], f"iree-import-onnx {src.name}")
         cmd = [tool("iree-opt"), f"--pass-pipeline={ONNX_PIPELINE}", str(torch_mlir)]
         if keep_locations:
             cmd.append("--mlir-print-debuginfo")

@@ -24,8 +24,6 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 TEXT_INPUT_NAME = "<input>"
 
-I64 = "i64"
-
 
 def make_context() -> ir.Context:
     """A context with every upstream dialect and the (unregistered, generic-form) accel ops."""
@@ -199,12 +197,6 @@ def dict_attr(op: Any, name: str) -> dict[str, Any] | None:
 
 def set_attr(op: Any, name: str, value: Any) -> None:
     _op(op).attributes[name] = to_attr(value)
-
-
-def remove_attr(op: Any, name: str) -> None:
-    attrs = _op(op).attributes
-    if name in attrs:
-        del attrs[name]
 
 
 # ------------------------------------------------------------------ types

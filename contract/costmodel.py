@@ -54,6 +54,7 @@ from typing import Any
 from accel.contract.lowering import build_program
 from accel.contract.program import DriverProgram
 from accel.contract.schedule import Schedule, check_schedule
+from accel.contract.walker import Segment, drain_needs, walk
 from accel.errors import AccelError, ShapeError, TransferTooLargeError
 
 MODEL_VERSION = "accel-costmodel/1"
@@ -110,37 +111,6 @@ def _cdiv(a: int, b: int) -> int:
     return -(-a // b)
 
 
-# --------------------------------------------------------------------------- the program walk
-def _instructions(spec: Any, program: DriverProgram) -> list[tuple[str, dict[str, int], int | None, int | None]]:
-    """(opcode, fields, data packet index or None, drain index or None) in execution order,
-    plus command-packet pseudo instructions ("CMD", {"n": count}, packet, None)."""
-    cmd = program.instructions()
-    ib = spec.instr_bytes
-    out: list[tuple[str, dict[str, int], int | None, int | None]] = []
-    idx = 0
-    drain = 0
-    pending: list[tuple[str, dict[str, int]]] = []
-    entries = program.mm2s
-    while idx < len(entries) or pending:
-        if not pending:
-            buf, off, nbytes, _ = entries[idx]
-            if buf != "cmd":
-                raise ModelError(f"mm2s[{idx}] is not a command packet where the FIFO is empty")
-            words = [spec.decode(int.from_bytes(cmd[w : w + 8], "little")) for w in range(off, off + nbytes, ib)]
-            out.append(("CMD", {"n": len(words)}, idx, None))
-            pending = list(words)
-            idx += 1
-            continue
-        op, fields = pending.pop(0)
-        if op == "DRAIN":
-            out.append((op, fields, None, drain))
-            drain += 1
-        else:
-            out.append((op, fields, idx, None))
-            idx += 1
-    return out
-
-
 class _Timeline:
     """Max-plus recurrence over the packets of one program (see the module docstring)."""
 
@@ -151,7 +121,7 @@ class _Timeline:
         self.lat = spec.latency_cycles
         self.rd = spec.read_bytes_per_cycle
         self.wr = spec.write_bytes_per_cycle
-        self.instrs = _instructions(spec, program)
+        self.steps = walk(spec, program)  # segments and instructions in the order the sequencer takes them
         self.start: dict[int, int] = {}  # mm2s packet -> LENGTH write time
         self.done: dict[int, int] = {}  # mm2s packet -> last beat accepted
         self.arm: dict[int, int] = {}  # drain -> S2MM LENGTH write time
@@ -166,13 +136,7 @@ class _Timeline:
         self.busy = 0  # array cycles (STREAM_B chunks)
         self._drain_bank: dict[int, int] = {}
         self._drain_reader: dict[int, int] = {}
-        self.need: list[int] = []
-        last = -1
-        for op, _f, pkt, _d in self.instrs:
-            if pkt is not None:
-                last = pkt
-            if op == "DRAIN":
-                self.need.append(last)
+        self.need = drain_needs(self.steps)
 
     # ------------------------------------------------------------ accelerator side
     def _arrival(self, pkt: int) -> int:
@@ -231,17 +195,22 @@ class _Timeline:
                 return True
             if until_drain is not None and until_drain in self.drain_info:
                 return True
-            if self.pos >= len(self.instrs):
+            if self.pos >= len(self.steps):
                 raise ModelError("ran past the end of the program")
-            op, f, pkt, d = self.instrs[self.pos]
+            step = self.steps[self.pos]
+            pkt = step.entry if isinstance(step, Segment) else step.data
             if pkt is not None and pkt not in self.start:
                 return False  # the host has not started this packet yet
-            if op == "CMD":
+            if isinstance(step, Segment):
+                n = step.count
                 arrival = self._arrival(pkt)
                 begin = max(arrival, self.seq)
-                self.done[pkt] = self._last_beat(arrival, begin, f["n"], f["n"], f["n"] * self.L)
-                self.seq = begin + f["n"] + t.cmd_gap
-            elif op == "LOAD_A":
+                self.done[pkt] = self._last_beat(arrival, begin, n, n, n * self.L)
+                self.seq = begin + n + t.cmd_gap
+                self.pos += 1
+                continue
+            op, f, d = step.opcode, step.fields, step.drain
+            if op == "LOAD_A":
                 nbytes = self.p.mm2s[pkt][2]
                 chunks = f["rows"] * _cdiv(f["row_len"], self.L)
                 dur = max(chunks, _cdiv(nbytes, self.rd))

@@ -28,6 +28,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from accel.errors import SpecError
+from accel.overlays.boards import get_board
+
 
 @dataclass(frozen=True)
 class HostProfile:
@@ -76,7 +79,7 @@ class HostProfile:
 #   CPU-side barrier/call is ~30 cycles = 0.05 us.
 # Check: AXI4MLIR's best accelerated 256^3 (tile 16, 4,096 tiles, i32 operands: 3 KiB copied
 # and 3 DMA rounds per tile) gives 4096 * (3072 * 6.25 + 3 * 2000 + 3 * 300) ns = 107 ms of
-# host work; their measured time is 112 ms (REFERENCE.md), i.e. host-dominated, as modelled.
+# host work; their measured time is 112 ms (AXI4MLIR paper, CGO 2024), i.e. host-dominated, as modelled.
 # - cpu_matmul: AXI4MLIR's CPU-only 256^3 on the same A9: 1,463 ms / 256^3 MACs = 87.2 ns/MAC.
 A9_NATIVE = HostProfile(
     name="a9-native",
@@ -148,14 +151,15 @@ A53_PYNQ = HostProfile(
 
 PROFILES = {p.name: p for p in (A9_NATIVE, A53_NATIVE, A9_PYNQ, A53_PYNQ)}
 
-# Which host CPU sits next to which board (spec.board).
-BOARD_PROFILES = {
-    "pynq-z2": ("a9-native", "a9-pynq"),
-    "kv260": ("a53-native", "a53-pynq"),
-}
-
 
 def profiles_for(board: str) -> tuple[HostProfile, HostProfile]:
-    """(compiled-driver profile, Python-driver profile) of a board; A9 for unknown boards."""
-    native, py = BOARD_PROFILES.get(board, ("a9-native", "a9-pynq"))
+    """(compiled-driver profile, Python-driver profile) of a board: which host CPU sits next to
+    which board is a board fact, read from the board table (overlays/boards.toml)."""
+    native, py = get_board(board).host_profiles
+    missing = [name for name in (native, py) if name not in PROFILES]
+    if missing:
+        raise SpecError(
+            f"board {board!r} names host profile(s) {', '.join(missing)} in overlays/boards.toml; "
+            f"known profiles: {', '.join(PROFILES)}"
+        )
     return PROFILES[native], PROFILES[py]

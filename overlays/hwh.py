@@ -4,11 +4,12 @@ PYNQ learns an overlay from its ``.hwh``: the IP at each address (``Overlay.ip_d
 driver bound to each IP by VLNV, and the AXI DMA's configuration (``c_include_sg``,
 ``c_sg_length_width``, data widths), which ``pynq.lib.dma.DMA`` reads at construction. The
 simulated device has no Vivado run, so this module writes the ``.hwh`` a block design with
-exactly our configuration produces, from the spec alone:
+exactly our configuration produces, from the spec and its board alone:
 
-- the Zynq PS (``processing_system7`` for Zynq-7000 parts, ``zynq_ultra_ps_e`` for Zynq
-  UltraScale+ parts) with its fabric clock, a master port mapping the DMA's and the
-  accelerator's register windows and an HP slave port for DDR;
+- the board's Zynq PS (``processing_system7`` on the PYNQ-Z2, ``zynq_ultra_ps_e`` on the
+  KV260; instance, ports, pins and DDR window from the board table, overlays/boards.toml) with
+  its fabric clock, a master port mapping the DMA's and the accelerator's register windows and
+  an HP slave port for DDR;
 - ``axi_dma`` 7.1 in simple (direct register) mode, ``C_INCLUDE_SG=0``, LENGTH width
   ``dma.length_width``, memory-map and stream widths ``array.stream_width``, DRE on (panel
   offsets of custom schedules need not be beat aligned), interrupts not connected (the
@@ -27,10 +28,10 @@ from __future__ import annotations
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from accel.errors import SpecError
+from accel.overlays.boards import Board, get_board
 from accel.overlays.spec import Spec, available_specs, load_spec
 
 HWH_DIR = Path(__file__).resolve().parent / "hwh"
@@ -39,68 +40,17 @@ AXIMM = "xilinx.com:interface:aximm:1.0"
 AXIS = "xilinx.com:interface:axis:1.0"
 
 
-@dataclass(frozen=True)
-class _PS:
-    """The processing-system facts a block design fixes (not accelerator configuration)."""
-
-    arch: str
-    modtype: str
-    vlnv: str
-    instance: str
-    master: str  # general-purpose master port the register windows hang off
-    hp: str  # high-performance slave port the DMA masters use
-    hp_block: str
-    ddr_range: tuple[int, int]  # DDR window reachable through the HP port
-    pll_mhz: float  # PLL the fabric clock divides
-    clk: str
-    rstn: str
+def _board(spec: Spec) -> Board:
+    """The spec's board: its processing system, ports and address windows (overlays/boards.toml)."""
+    return get_board(spec.board)
 
 
-# Zynq-7000 TRM (UG585) "System Address Map": DDR at 0x0 through the HP ports; PYNQ-Z2 has
-# 512 MiB. FCLK0 divides the 1600 MHz IO PLL on PYNQ-Z2 board files.
-_ZYNQ = _PS(
-    arch="zynq",
-    modtype="processing_system7",
-    vlnv="xilinx.com:ip:processing_system7:5.5",
-    instance="processing_system7_0",
-    master="M_AXI_GP0",
-    hp="S_AXI_HP0",
-    hp_block="HP0_DDR_LOWOCM",
-    ddr_range=(0x00000000, 0x1FFFFFFF),
-    pll_mhz=1600.0,
-    clk="FCLK_CLK0",
-    rstn="FCLK_RESET0_N",
-)
-# Zynq UltraScale+ TRM (UG1085) "System Addresses": DDR_LOW 0x0-0x7FFF_FFFF; the PL's
-# M_AXI_HPM0_FPD window starts at 0xA000_0000. pl_clk0 divides the ~1000 MHz IOPLL.
-_ZYNQMP = _PS(
-    arch="zynquplus",
-    modtype="zynq_ultra_ps_e",
-    vlnv="xilinx.com:ip:zynq_ultra_ps_e:3.4",
-    instance="zynq_ultra_ps_e_0",
-    master="M_AXI_HPM0_FPD",
-    hp="S_AXI_HP0_FPD",
-    hp_block="HP0_DDR_LOW",
-    ddr_range=(0x00000000, 0x7FFFFFFF),
-    pll_mhz=1000.0,
-    clk="pl_clk0",
-    rstn="pl_resetn0",
-)
+def _split_part(part: str, ps_kind: str) -> tuple[str, str, str]:
+    """``xc7z020clg400-1`` -> (7z020, clg400, -1); ``xck26-sfvc784-2LV-c`` -> (xck26, sfvc784, -2LV).
 
-
-def _ps_for(spec: Spec) -> _PS:
-    part = spec.part.lower()
-    if part.startswith("xc7z"):
-        return _ZYNQ
-    if part.startswith(("xck26", "xczu", "xck24")):
-        return _ZYNQMP
-    raise SpecError(f"spec {spec.name}: part {spec.part!r} is neither a Zynq-7000 nor a Zynq UltraScale+ device")
-
-
-def _split_part(part: str) -> tuple[str, str, str]:
-    """``xc7z020clg400-1`` -> (7z020, clg400, -1); ``xck26-sfvc784-2LV-c`` -> (xck26, sfvc784, -2LV)."""
+    Zynq-7000 part names run device and package together; UltraScale+ names separate them."""
     p = part.lower()
-    if p.startswith("xc7z"):
+    if ps_kind == "ps7":
         base, _, speed = p.partition("-")
         return base[2:8], base[8:], f"-{speed}"
     bits = part.split("-")
@@ -279,12 +229,12 @@ def _accel_registers(spec: Spec) -> list[tuple[str, int, str, str, Sequence[tupl
     return sorted(out, key=lambda r: r[1])
 
 
-def _ps_params(ps: _PS, spec: Spec, stream_width: int) -> list[tuple[str, object]]:
+def _ps_params(ps: Board, spec: Spec, stream_width: int) -> list[tuple[str, object]]:
     d0, d1, achieved = _divisors(ps.pll_mhz, spec.fabric_mhz)
     params: list[tuple[str, object]] = []
     for i in range(4):  # pynq's clock_dict reads all four PL clocks
         on = i == 0
-        if ps is _ZYNQ:
+        if ps.ps_kind == "ps7":
             params += [
                 (f"PCW_FPGA_FCLK{i}_ENABLE", int(on)),
                 (f"PCW_FPGA{i}_PERIPHERAL_FREQMHZ", f"{spec.fabric_mhz:g}" if on else 50),
@@ -302,7 +252,7 @@ def _ps_params(ps: _PS, spec: Spec, stream_width: int) -> list[tuple[str, object
                 (f"PSU__CRL_APB__PL{i}_REF_CTRL__DIVISOR1", d1 if on else 1),
                 (f"PSU__CRL_APB__PL{i}_REF_CTRL__SRCSEL", "IOPLL"),
             ]
-    if ps is _ZYNQ:
+    if ps.ps_kind == "ps7":
         params += [("PCW_USE_M_AXI_GP0", 1), ("PCW_USE_S_AXI_HP0", 1), ("C_S_AXI_HP0_DATA_WIDTH", stream_width),
                    ("PCW_S_AXI_HP0_DATA_WIDTH", stream_width), ("PCW_USE_FABRIC_INTERRUPT", 0)]
     else:
@@ -314,14 +264,14 @@ def _ps_params(ps: _PS, spec: Spec, stream_width: int) -> list[tuple[str, object
 def generate_hwh(spec: Spec | str) -> str:
     """The ``.hwh`` text for ``spec`` (deterministic: no timestamps)."""
     spec = load_spec(spec)
-    ps = _ps_for(spec)
-    device, package, speed = _split_part(spec.part)
+    ps = _board(spec)
+    device, package, speed = _split_part(spec.part, ps.ps_kind)
     freq_hz = round(spec.fabric_mhz * 1e6)
     W = spec.stream_width
     dma, acc = spec.dma_name, spec.ip_name
 
     root = ET.Element("EDKSYSTEM", EDWVERSION="1.2", TIMESTAMP="generated", VIVADOVERSION="2022.1")
-    _sub(root, "SYSTEMINFO", ARCH=ps.arch, DEVICE=device, NAME=f"accel_{spec.name}", PACKAGE=package,
+    _sub(root, "SYSTEMINFO", ARCH=ps.ps_family, DEVICE=device, NAME=f"accel_{spec.name}", PACKAGE=package,
          SPEEDGRADE=speed)
     _sub(root, "EXTERNALPORTS")
     _sub(root, "EXTERNALINTERFACES")
@@ -341,27 +291,27 @@ def generate_hwh(spec: Spec | str) -> str:
     dma_params: list[tuple[str, object]] = [("C_S_AXI_LITE_ADDR_WIDTH", 10), ("C_S_AXI_LITE_DATA_WIDTH", 32)]
     dma_params += [(f"C_{k.upper()}", v) for k, v in dma_cfg.items() if k != "addr_width"]
     dma_params += [("C_M_AXI_MM2S_ADDR_WIDTH", spec.dma_addr_width), ("C_M_AXI_S2MM_ADDR_WIDTH", spec.dma_addr_width),
-                   ("C_FAMILY", ps.arch), ("Component_Name", f"accel_{spec.name}_{dma}_0")]
+                   ("C_FAMILY", ps.ps_family), ("Component_Name", f"accel_{spec.name}_{dma}_0")]
     dma_params += [(f"c_{k}", v) for k, v in dma_cfg.items()]
     dma_params += [("EDK_IPTYPE", "PERIPHERAL"), ("C_BASEADDR", _hex(spec.dma_base)), ("C_HIGHADDR", _hex(dma_high))]
     dm = _Module(mods, dma, spec.dma_vlnv, "axi_dma", dma_params)
     dm.regblock("S_AXI_LITE", "Reg", 4096, _dma_registers(spec))
     for clk in ("s_axi_lite_aclk", "m_axi_mm2s_aclk", "m_axi_s2mm_aclk"):
-        dm.port(clk, "I", sigis="clk", freq_hz=freq_hz, connect=[(ps.instance, ps.clk)])
+        dm.port(clk, "I", sigis="clk", freq_hz=freq_hz, connect=[(ps.ps_instance, ps.pins["CLK"])])
     dm.port("axi_resetn", "I", sigis="rst")
     dm.port("mm2s_introut", "O", sigis="INTERRUPT")  # not connected: the runtime polls DMASR
     dm.port("s2mm_introut", "O", sigis="INTERRUPT")
     _stream(dm, "M_AXIS_MM2S", "m_axis_mm2s", True, W, f"{dma}_M_AXIS_MM2S", acc, "s_axis", freq_hz, True)
     _stream(dm, "S_AXIS_S2MM", "s_axis_s2mm", False, W, f"{acc}_m_axis", acc, "m_axis", freq_hz, True)
-    dm.busif("S_AXI_LITE", AXIMM, "SLAVE", f"{ps.instance}_{ps.master}",
+    dm.busif("S_AXI_LITE", AXIMM, "SLAVE", f"{ps.ps_instance}_{ps.gp_port}",
              _mm_params(32, 10, freq_hz, "AXI4LITE", "READ_WRITE"), datawidth=32)
     dm.busif("M_AXI_MM2S", AXIMM, "MASTER", f"{dma}_M_AXI_MM2S",
              _mm_params(W, spec.dma_addr_width, freq_hz, "AXI4", "READ_ONLY"), datawidth=W)
     dm.busif("M_AXI_S2MM", AXIMM, "MASTER", f"{dma}_M_AXI_S2MM",
              _mm_params(W, spec.dma_addr_width, freq_hz, "AXI4", "WRITE_ONLY"), datawidth=W)
-    lo, hi = ps.ddr_range
+    lo, hi = ps.hp_ddr_range
     for master in ("M_AXI_MM2S", "M_AXI_S2MM"):
-        dm.memrange(ps.hp_block, lo, hi, ps.instance, master, ps.hp, "MEMORY")
+        dm.memrange(ps.hp_block, lo, hi, ps.ps_instance, master, ps.hp_port, "MEMORY")
 
     # --------------------------------------------------------------- accelerator
     acc_high = spec.accel_base + spec.accel_range - 1
@@ -370,7 +320,7 @@ def generate_hwh(spec: Spec | str) -> str:
                    ("C_S_AXIL_BASEADDR", _hex(spec.accel_base)), ("C_S_AXIL_HIGHADDR", _hex(acc_high))]
     am = _Module(mods, acc, spec.ip_vlnv, spec.ip_vlnv.split(":")[2], acc_params)
     am.regblock("s_axil", "reg0", spec.accel_range, _accel_registers(spec))
-    am.port("aclk", "I", sigis="clk", freq_hz=freq_hz, connect=[(ps.instance, ps.clk)])
+    am.port("aclk", "I", sigis="clk", freq_hz=freq_hz, connect=[(ps.ps_instance, ps.pins["CLK"])])
     am.port("aresetn", "I", sigis="rst")
     am.port("irq", "O", sigis="INTERRUPT")  # STATUS.ERROR && CTRL.IRQ_EN; not connected
     portmap = []
@@ -379,23 +329,22 @@ def generate_hwh(spec: Spec | str) -> str:
         physical = f"s_axil_{suffix}"
         am.port(physical, "I" if direction == "O" else "O", bits)
         portmap.append((logical, physical))
-    am.busif("s_axil", AXIMM, "SLAVE", f"{ps.instance}_{ps.master}",
+    am.busif("s_axil", AXIMM, "SLAVE", f"{ps.ps_instance}_{ps.gp_port}",
              _mm_params(32, spec.axil_addr_width, freq_hz, "AXI4LITE", "READ_WRITE"), portmap, datawidth=32)
     _stream(am, "s_axis", "s_axis", False, W, f"{dma}_M_AXIS_MM2S", dma, "m_axis_mm2s", freq_hz, False)
     _stream(am, "m_axis", "m_axis", True, W, f"{acc}_m_axis", dma, "s_axis_s2mm", freq_hz, False)
 
     # --------------------------------------------------------------- processing system
-    pm = _Module(mods, ps.instance, ps.vlnv, ps.modtype, _ps_params(ps, spec, W), is_pl=False)
+    pm = _Module(mods, ps.ps_instance, ps.ps_vlnv, ps.ps_modtype, _ps_params(ps, spec, W), is_pl=False)
     clk_users = [(dma, "s_axi_lite_aclk"), (dma, "m_axi_mm2s_aclk"), (dma, "m_axi_s2mm_aclk"), (acc, "aclk")]
-    pm.port(ps.clk, "O", sigis="clk", freq_hz=freq_hz, connect=clk_users)
-    pm.port(ps.rstn, "O", sigis="rst")
-    pm.busif(ps.master, AXIMM, "MASTER", f"{ps.instance}_{ps.master}",
-             _mm_params(32, 32 if ps is _ZYNQ else 40, freq_hz, "AXI3" if ps is _ZYNQ else "AXI4", "READ_WRITE"),
-             datawidth=32)
-    pm.busif(ps.hp, AXIMM, "SLAVE", f"{dma}_M_AXI", _mm_params(W, spec.dma_addr_width, freq_hz,
-             "AXI3" if ps is _ZYNQ else "AXI4", "READ_WRITE"), datawidth=W)
-    pm.memrange("Reg", spec.dma_base, dma_high, dma, ps.master, "S_AXI_LITE", "REGISTER")
-    pm.memrange("reg0", spec.accel_base, acc_high, acc, ps.master, "s_axil", "REGISTER",
+    pm.port(ps.pins["CLK"], "O", sigis="clk", freq_hz=freq_hz, connect=clk_users)
+    pm.port(ps.pins["RESETN"], "O", sigis="rst")
+    pm.busif(ps.gp_port, AXIMM, "MASTER", f"{ps.ps_instance}_{ps.gp_port}",
+             _mm_params(32, ps.gp_addr_width, freq_hz, ps.gp_protocol, "READ_WRITE"), datawidth=32)
+    pm.busif(ps.hp_port, AXIMM, "SLAVE", f"{dma}_M_AXI",
+             _mm_params(W, spec.dma_addr_width, freq_hz, ps.hp_protocol, "READ_WRITE"), datawidth=W)
+    pm.memrange("Reg", spec.dma_base, dma_high, dma, ps.gp_port, "S_AXI_LITE", "REGISTER")
+    pm.memrange("reg0", spec.accel_base, acc_high, acc, ps.gp_port, "s_axil", "REGISTER",
                 basename="C_S_AXIL_BASEADDR", highname="C_S_AXIL_HIGHADDR")
 
     ET.indent(root, space="  ")

@@ -1,11 +1,12 @@
-"""The accelerator RTL as a build input: source list, generated header, cache key.
+"""The accelerator RTL as a build input: its source list and its generated header.
 
-Used by ``scripts/lint_rtl``, the cocotb benches in ``tests/overlays/rtl`` and the Verilator
-harness (``overlays/sim``) to key their model caches::
+Used by ``scripts/lint_rtl``, the cocotb benches in ``tests/overlays/rtl``, the simulator build
+(``sim_build``), the resource estimate and the Vivado flow::
 
-    from accel.overlays.rtl_build import rtl_sources, rtl_hash, write_spec_header
+    from accel.overlays.rtl_build import rtl_sources, write_spec_header
     inc = write_spec_header(spec, build_dir)          # build_dir/accel_spec.vh
-    key = rtl_hash(spec.verilog_params())             # changes with any .v or param
+
+Cache keys over these sources come from :func:`accel.overlays.build.content_key`.
 
 The include file ``accel_spec.vh`` is generated (``Spec.verilog_header()``) into a build
 directory and never checked in; pass that directory as an include path (``-I``/``-y``).
@@ -13,9 +14,6 @@ directory and never checked in; pass that directory as an include path (``-I``/`
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,24 +54,6 @@ def rtl_sources(top: str = IP_TOP) -> list[Path]:
         if top != TOP:
             names.remove(TOP)
     return [p for p in (RTL_DIR / f"{n}.v" for n in names) if p.is_file()]
-
-
-def rtl_hash(params: Mapping[str, int] | None = None, extra: str = "") -> str:
-    """sha256 (hex) over every RTL source's name and content plus the parameter set.
-
-    ``params`` is e.g. ``spec.verilog_params()`` (its SPEC_HASH covers the whole spec and so
-    the generated header); ``extra`` lets a caller mix in its own inputs (harness sources,
-    tool flags).
-    """
-    h = hashlib.sha256()
-    for path in sorted(RTL_DIR.glob("*.v")):
-        h.update(path.name.encode())
-        h.update(b"\0")
-        h.update(path.read_bytes())
-        h.update(b"\0")
-    h.update(json.dumps(dict(params or {}), sort_keys=True).encode())
-    h.update(extra.encode())
-    return h.hexdigest()
 
 
 def write_spec_header(spec: Spec, directory: str | Path) -> Path:

@@ -29,31 +29,19 @@ from pathlib import Path
 from typing import Any
 
 from accel.errors import BackendError, HardwareError, InputError
+from accel.overlays import sim_abi
 from accel.overlays.spec import DEFAULT_SPEC, Spec, load_spec
 
-FAULTS = {
-    "dma_slverr": 0,  # channel mm2s|s2mm: the next transfer on it fails with DMASR.DMASlvErr
-    "dma_decerr": 1,  # channel mm2s|s2mm: the next transfer on it fails with DMASR.DMADecErr
-    "mm2s_stall": 2,  # MM2S stops delivering (TVALID low) until a DMA reset
-    "s2mm_stall": 3,  # S2MM holds TREADY low until a DMA reset
-    "drop_tlast": 4,  # mm2s: the next MM2S transfer has no TLAST; s2mm: S2MM ignores the next TLAST
-    "accel_hang": 5,  # the accelerator stops (its streams freeze) until CTRL.SOFT_RESET
-}
-CHANNELS = {"mm2s": 0, "s2mm": 1}
+# The C ABI codes (sim_inject's faults and channels, return codes, sim_irq's bits) are defined once
+# in accel.overlays.sim_abi, which the harness's generated header is written from.
+FAULTS = {f.name: f.code for f in sim_abi.FAULTS}
+CHANNELS = dict(sim_abi.CHANNELS)
 # Faults that need a channel; None selects the first entry.
-_CHANNEL_FAULTS = {
-    "dma_slverr": ("mm2s", "s2mm"),
-    "dma_decerr": ("mm2s", "s2mm"),
-    "drop_tlast": ("mm2s", "s2mm"),
-    "mm2s_stall": ("mm2s",),
-    "s2mm_stall": ("s2mm",),
-    "accel_hang": (),
-}
+_CHANNEL_FAULTS = {f.name: f.channels for f in sim_abi.FAULTS}
 DEFAULT_DEADLOCK_WINDOW = 20_000
 DEFAULT_POLL_BUDGET = 200_000_000
 
-_SIM_EADDR, _SIM_EALIGN, _SIM_EAXIL_TIMEOUT, _SIM_EAXIL_RESP, _SIM_EARG = -1, -2, -3, -4, -5
-_ABI_VERSION = "1"
+_ABI_VERSION = str(sim_abi.ABI_VERSION)
 _SHM_PREFIX = "pynq-accel-sim-"
 
 _libs: dict[str, ctypes.CDLL] = {}
@@ -100,7 +88,8 @@ def _shm_dir() -> Path:
 
 
 def _sweep_stale_shm(directory: Path) -> None:
-    """Remove DDR files left by processes that died without closing their model."""
+    """Remove DDR files of dead processes (killed in the short window between creating the file and
+    unlinking it once mapped)."""
     for p in directory.glob(f"{_SHM_PREFIX}*.ddr"):
         try:
             pid = int(p.name[len(_SHM_PREFIX) :].split("-", 1)[0])
@@ -137,12 +126,11 @@ def _release(state: _State) -> None:
         except BufferError:  # numpy arrays still view the DDR: the mapping lives on with them
             pass
         state.view = None
-    if state.mm is not None:
-        try:
-            state.mm.close()
-        except BufferError:
-            pass
-        state.mm = None
+    # The mapping is not closed here: numpy arrays over it (every PynqBuffer the runtime handed out)
+    # keep the mmap object as their base without holding a buffer export, so closing it would
+    # leave them pointing at unmapped memory. Dropping our reference unmaps it when the last
+    # array goes away; until then a user's buffers stay readable, as CMA buffers do on a board.
+    state.mm = None
     if state.path is not None:
         state.path.unlink(missing_ok=True)
         state.path = None
@@ -205,6 +193,9 @@ class SimModel:
             raise BackendError(f"the simulator could not start: {err.value.decode(errors='replace')}")
         self._st.lib = lib
         self._st.handle = handle
+        # Both sides have mapped the file: unlink it now, so that nothing is left in /dev/shm even
+        # when the process is killed (SIGKILL runs no finalizer); the mappings keep the memory.
+        path.unlink(missing_ok=True)
         lib.sim_configure(handle, int(deadlock_window), int(poll_budget))
 
     # ------------------------------------------------------------------ memory
@@ -220,7 +211,8 @@ class SimModel:
 
     @property
     def shm_path(self) -> Path | None:
-        """The shared-memory file backing :attr:`ddr` (removed by :meth:`close`)."""
+        """The name of the shared-memory file behind :attr:`ddr`; it is unlinked as soon as Python
+        and the C++ model have both mapped it, so it never outlives the process."""
         return self._st.path
 
     # ------------------------------------------------------------------ registers
@@ -239,15 +231,15 @@ class SimModel:
         )
 
     def _check(self, rc: int, addr: int, what: str) -> None:
-        if rc == 0:
+        if rc == sim_abi.Status.OK:
             return
-        if rc == _SIM_EADDR:
+        if rc == sim_abi.Status.EADDR:
             raise self._window_error(addr, what)
-        if rc == _SIM_EALIGN:
+        if rc == sim_abi.Status.EALIGN:
             raise HardwareError(f"{what} at address {addr:#x}: not 4-byte aligned")
-        if rc == _SIM_EAXIL_TIMEOUT:
+        if rc == sim_abi.Status.EAXIL_TIMEOUT:
             raise HardwareError(f"{what} at address {addr:#x}: the accelerator's AXI-Lite port never answered")
-        if rc == _SIM_EAXIL_RESP:
+        if rc == sim_abi.Status.EAXIL_RESP:
             raise HardwareError(f"{what} at address {addr:#x}: the accelerator answered with an AXI error response")
         raise HardwareError(f"{what} at address {addr:#x}: simulator error {rc}")
 
@@ -306,9 +298,9 @@ class SimModel:
                 f"fault {fault!r} does not take channel {channel!r}"
                 + (f"; use one of {', '.join(allowed)}" if allowed else "; pass no channel")
             )
-        code = CHANNELS[channel] if channel is not None else -1
+        code = CHANNELS[channel] if channel is not None else sim_abi.NO_CHANNEL
         rc = self._lib.sim_inject(self._h(), FAULTS[fault], code)
-        if rc != 0:
+        if rc != sim_abi.Status.OK:
             raise InputError(f"the simulator rejected fault {fault!r} on channel {channel!r}")
 
     def reset(self) -> None:
@@ -318,7 +310,7 @@ class SimModel:
     def irq_lines(self) -> dict[str, bool]:
         """Levels of the interrupt outputs: DMA mm2s_introut / s2mm_introut, accelerator irq."""
         v = int(self._lib.sim_irq(self._h()))
-        return {"mm2s_introut": bool(v & 1), "s2mm_introut": bool(v & 2), "accel_irq": bool(v & 4)}
+        return {name: bool(v >> bit & 1) for name, bit in sim_abi.IRQ_LINES.items()}
 
     def stats(self) -> dict[str, Any]:
         """cycles, sim_seconds (wall time spent in C++), cycles_per_second, and harness counters."""

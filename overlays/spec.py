@@ -3,6 +3,14 @@
 Everything that has a size, an offset, an opcode or a bit position is read from here:
 the Verilog parameters and generated include file, the C++ harness header, the ``.hwh``,
 the Vivado TCL variables, the compiler's cost model and the runtime drivers.
+
+A spec is three documents merged into one (:attr:`Spec.raw`, which :attr:`Spec.hash` covers):
+
+- ``specs/common/accelerator.toml``: what every configuration shares (ISA, AXI-Lite registers,
+  counters, error codes, the AXI DMA 7.1 register map); a configuration may not override it;
+- ``specs/<name>.toml``: what the configuration chooses (board, geometry, DMA widths, clock,
+  memory model, addresses, instance names);
+- the ``part`` of the configuration's board, from the board table (:mod:`accel.overlays.boards`).
 """
 
 from __future__ import annotations
@@ -22,9 +30,16 @@ else:  # pragma: no cover - PYNQ-Z2 images ship Python 3.10
     import tomli as tomllib
 
 from accel.errors import SpecError
+from accel.overlays import sim_abi
+from accel.overlays.boards import get_board
 
 SPECS_DIR = Path(__file__).resolve().parent / "specs"
+SHARED_SPEC = SPECS_DIR / "common" / "accelerator.toml"
 DEFAULT_SPEC = "z2_default"
+# Tables both the shared document and a configuration contribute keys to: the AXI DMA's register
+# map is fixed by the IP (shared), its LENGTH and address widths by the block design (per config).
+# Every other shared entry belongs wholly to the shared document.
+_OPEN_TABLES = frozenset({("dma",)})
 
 
 @dataclass(frozen=True)
@@ -133,6 +148,20 @@ class Spec:
     def instr_bytes(self) -> int:
         """Bytes one instruction occupies in the command buffer (one stream beat)."""
         return self.beat_bytes
+
+    @property
+    def instr_word_bytes(self) -> int:
+        """Bytes of the instruction word itself: the ISA layout's highest bit, rounded up to bytes
+        (the rest of the beat is padding)."""
+        fields = [self.opcode_field, *self.isa_fields.values()]
+        return -(-max(lsb + width for lsb, width in fields) // 8)
+
+    def field_max(self, name: str) -> int:
+        """Largest value the instruction field ``name`` holds (from its width in ``[isa.fields]``)."""
+        try:
+            return (1 << self.isa_fields[name][1]) - 1
+        except KeyError:
+            raise SpecError(f"spec {self.name} has no instruction field {name!r}") from None
 
     @cached_property
     def hash(self) -> str:
@@ -275,7 +304,7 @@ class Spec:
         for name, value, comment in consts:
             tail = f"  // {comment}" if comment else ""
             lines.append(f"static constexpr uint64_t {name} = {value}ULL;{tail}")
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines) + "\n" + sim_abi.c_declarations()
 
 
 def _parse(raw: Mapping[str, Any]) -> Spec:
@@ -337,19 +366,34 @@ def _parse(raw: Mapping[str, Any]) -> Spec:
 
 
 def _check(s: Spec) -> None:
-    """Reject configurations the RTL cannot build, with the reason."""
-    problems = []
-    if s.stream_width not in (64, 128, 256):
-        problems.append(f"stream_width {s.stream_width} must be 64, 128 or 256 (one 64-bit instruction per beat)")
-    if not 1 <= s.rows <= 255:
-        problems.append(f"rows {s.rows} must be 1..255 (8-bit rows field)")
+    """Reject configurations the RTL cannot build, with the reason. Limits that follow from an
+    instruction field's width are read from ``[isa.fields]``."""
+    problems = _check_isa(s)
+    if problems:  # the field-derived limits below need a sound layout
+        raise SpecError(f"spec {s.name}: " + "; ".join(problems))
+    word_bits = 8 * s.instr_word_bytes
+    if s.stream_width not in (64, 128, 256) or s.stream_width < word_bits:
+        problems.append(
+            f"stream_width {s.stream_width} must be 64, 128 or 256 (one {word_bits}-bit instruction per beat)"
+        )
+    rows_max = s.field_max("rows")
+    if not 1 <= s.rows <= rows_max:
+        problems.append(f"rows {s.rows} must be 1..{rows_max} ({s.isa_fields['rows'][1]}-bit rows field)")
+    win_limit = s.field_max("win_cnt") + 1
     for name, value in (("kmax", s.kmax), ("nmax", s.nmax)):
-        if value % s.lanes or value <= 0 or value >= 1 << 16:
-            problems.append(f"{name} {value} must be a positive multiple of lanes ({s.lanes}) below 65536")
+        if value % s.lanes or value <= 0 or value >= win_limit:
+            problems.append(
+                f"{name} {value} must be a positive multiple of lanes ({s.lanes}) below {win_limit} "
+                f"({s.isa_fields['win_cnt'][1]}-bit win_cnt field)"
+            )
     if not 8 <= s.dma_length_width <= 26:
         problems.append(f"dma.length_width {s.dma_length_width} must be 8..26 (AXI DMA 7.1)")
-    if s.abuf_banks != 2 or s.acc_banks != 2:
-        problems.append("abuf_banks and acc_banks must be 2 (1-bit bank fields)")
+    banks = {"abuf_banks": (s.abuf_banks, "abuf"), "acc_banks": (s.acc_banks, "acc")}
+    for name, (value, fname) in banks.items():
+        if value != s.field_max(fname) + 1:
+            problems.append(
+                f"{name} {value} must be {s.field_max(fname) + 1} (the {s.isa_fields[fname][1]}-bit {fname} field)"
+            )
     offsets = [r.offset for r in s.registers.values()]
     offsets += [o for c in s.counters.values() for o in (c, c + 4)]
     if len(offsets) != len(set(offsets)):
@@ -358,8 +402,25 @@ def _check(s: Spec) -> None:
         raise SpecError(f"spec {s.name}: " + "; ".join(problems))
 
 
+def _check_isa(s: Spec) -> list[str]:
+    """The instruction layout: no field overlaps another or the opcode."""
+    problems: list[str] = []
+    taken: dict[int, str] = {}
+    for name, (lsb, width) in {"opcode": s.opcode_field, **s.isa_fields}.items():
+        if lsb < 0 or width < 1:
+            problems.append(f"instruction field {name} = [{lsb}, {width}] needs lsb >= 0 and width >= 1")
+            continue
+        for bit in range(lsb, lsb + width):
+            if bit in taken:
+                problems.append(f"instruction fields {taken[bit]} and {name} overlap at bit {bit}")
+                break
+            taken[bit] = name
+    return problems
+
+
 def load_spec(name_or_path: str | Path | Spec = DEFAULT_SPEC) -> Spec:
-    """Load a spec by name (``z2_default``, ``kv260``) or by TOML path."""
+    """Load a spec by name (``z2_default``, ``kv260``) or by TOML path (a configuration file:
+    the shared table and the board's part are merged in whichever directory it lives)."""
     if isinstance(name_or_path, Spec):
         return name_or_path
     path = Path(name_or_path)
@@ -368,15 +429,73 @@ def load_spec(name_or_path: str | Path | Spec = DEFAULT_SPEC) -> Spec:
     if not path.is_file():
         known = ", ".join(available_specs())
         raise SpecError(f"no spec {str(name_or_path)!r}; known specs: {known} (or pass a .toml path)")
+    config = _read_toml(path)
+    return _parse(merge_config(_read_toml(SHARED_SPEC), config, where=str(path)))
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
     with path.open("rb") as fh:
         try:
-            raw = tomllib.load(fh)
+            return tomllib.load(fh)
         except tomllib.TOMLDecodeError as exc:
             raise SpecError(f"{path}: not valid TOML: {exc}") from exc
-    return _parse(raw)
+
+
+def _leaf_paths(doc: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out: list[tuple[str, ...]] = []
+    for key, value in doc.items():
+        path = (*prefix, key)
+        out += _leaf_paths(value, path) if isinstance(value, Mapping) and value else [path]
+    return out
+
+
+def _is_shared(shared: Mapping[str, Any], path: tuple[str, ...]) -> bool:
+    """Whether ``path`` lies inside an entry the shared document owns."""
+    node: Any = shared
+    for depth, key in enumerate(path, start=1):
+        if not isinstance(node, Mapping) or key not in node:
+            return False
+        if path[:depth] not in _OPEN_TABLES:
+            return True
+        node = node[key]
+    return True  # a plain value where the shared document has an open table
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = _merge(out[key], value) if isinstance(out.get(key), dict) and isinstance(value, Mapping) else value
+    return out
+
+
+def merge_config(shared: Mapping[str, Any], config: Mapping[str, Any], *, where: str = "the configuration") -> dict:
+    """The spec document: the shared entries, the configuration's and the ``part`` of its board.
+
+    A configuration that redefines or extends a shared entry, or names a part of its own (the
+    part is the board's), is refused with the entry's name.
+    """
+    name = config.get("name", "?")
+    clashes = [".".join(p) for p in _leaf_paths(config) if _is_shared(shared, p)]
+    if clashes:
+        shown = ", ".join(clashes[:6]) + (f" and {len(clashes) - 6} more" if len(clashes) > 6 else "")
+        raise SpecError(
+            f"spec {name!r} ({where}) redefines shared entries {shown}: the ISA, registers, counters, "
+            f"error codes and the AXI DMA map are defined once in specs/common/{SHARED_SPEC.name}; remove them"
+        )
+    if "part" in config:
+        raise SpecError(
+            f"spec {name!r} ({where}) sets part = {config['part']!r}: the part is a board fact, read from the "
+            "board table (overlays/boards.toml) for the spec's `board`; remove it"
+        )
+    if "board" not in config:
+        raise SpecError(f"spec {name!r} ({where}) is malformed: missing or bad entry 'board'")
+    merged = _merge(dict(shared), config)
+    merged["part"] = get_board(str(config["board"])).part
+    return merged
 
 
 def available_specs() -> list[str]:
+    """The configurations (``specs/*.toml``; the shared table lives in ``specs/common/``)."""
     return sorted(p.stem for p in SPECS_DIR.glob("*.toml"))
 
 

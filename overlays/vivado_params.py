@@ -2,9 +2,10 @@
 
 ``overlays/vivado/build_overlay.tcl`` is hand-written and parameterized: it ``source``\\ s a
 small TCL variables file that this module writes *whole* from the spec (no splicing into a
-template). Everything with an address, a width or a name comes from the spec; the few
-board facts the spec does not hold (which PS IP, which HP/GP port, the board-file pattern,
-the PS address window the control registers must sit in) live in :data:`BOARDS` below.
+template). Everything with an address, a width or a name comes from the spec; the board
+facts the spec does not hold (which PS IP, which HP/GP port, the board-file pattern, the PS
+address window the control registers must sit in) come from the board table
+(``overlays/boards.toml``, :mod:`accel.overlays.boards`).
 
     from accel.overlays.vivado_params import write_build_inputs
     params_tcl = write_build_inputs(spec, build_dir)     # params + accel_spec.vh
@@ -17,11 +18,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from accel.errors import SpecError
+from accel.overlays.boards import BOARDS, Board
 from accel.overlays.rtl_build import IP_TOP, SPEC_HEADER, rtl_sources, write_spec_header
 from accel.overlays.spec import Spec, load_spec
 
@@ -36,92 +37,15 @@ BITSTREAM_DIR = Path(__file__).resolve().parent
 VIVADO_MIN_VERSION = "2022.1"
 
 
-@dataclass(frozen=True)
-class BoardFlow:
-    """What the block design needs to know about a board beyond the spec."""
-
-    ps_kind: str  # "ps7" (Zynq-7000) | "psu" (Zynq UltraScale+)
-    ps_vlnv_prefix: str  # vendor:library:name; the newest installed version is used
-    ps_instance: str
-    board_part_pattern: str  # get_board_parts pattern (board files must be installed)
-    board_files_hint: str  # where to get the board files, for the error message
-    hp_port: str  # PS slave port the DMA masters reach DDR through
-    hp_widths: tuple[int, ...]  # data widths that HP port supports
-    gp_port: str  # PS master port the control registers hang off
-    gp_window: tuple[int, int]  # [lo, hi) of the PS address window behind gp_port
-    pins: Mapping[str, str]  # PS pin names: CLK, RESETN, IRQ, GP_ACLK, HP_ACLK
-    preset_rule: str  # apply_bd_automation rule that applies the board preset to the PS
-    preset_config: str  # its -config
-    pynq_image: str
-    yosys_family: str  # synth_xilinx -family for resource estimates
-    capacity: Mapping[str, float]  # LUT/FF/DSP/BRAM36/URAM of the part (REFERENCE.md)
-
-
-BOARDS: dict[str, BoardFlow] = {
-    "pynq-z2": BoardFlow(
-        ps_kind="ps7",
-        ps_vlnv_prefix="xilinx.com:ip:processing_system7",
-        ps_instance="processing_system7_0",
-        board_part_pattern="*:pynq-z2:*",
-        board_files_hint=(
-            "the PYNQ-Z2 board files (TUL 'pynq-z2' board definition, board part tul.com.tw:pynq-z2:part0:1.0) "
-            "copied into <Vivado>/data/boards/board_files or a directory named by $ACCEL_BOARD_REPO"
-        ),
-        hp_port="S_AXI_HP0",
-        hp_widths=(32, 64),
-        gp_port="M_AXI_GP0",
-        gp_window=(0x4000_0000, 0x8000_0000),  # Zynq-7000 TRM (UG585) table 4-1: M_AXI_GP0
-        pins={
-            "CLK": "FCLK_CLK0",
-            "RESETN": "FCLK_RESET0_N",
-            "IRQ": "IRQ_F2P",
-            "GP_ACLK": "M_AXI_GP0_ACLK",
-            "HP_ACLK": "S_AXI_HP0_ACLK",
-        },
-        preset_rule="xilinx.com:bd_rule:processing_system7",
-        preset_config='make_external "FIXED_IO, DDR" apply_board_preset "1" Master "Disable" Slave "Disable"',
-        pynq_image="3.1",
-        yosys_family="xc7",
-        # XC7Z020 (DS190): 53,200 LUT, 106,400 FF, 220 DSP48E1, 140 BRAM36; 17,400 LUTs can be LUTRAM.
-        capacity={"LUT": 53_200, "FF": 106_400, "DSP": 220, "BRAM36": 140, "URAM": 0, "LUTRAM": 17_400},
-    ),
-    "kv260": BoardFlow(
-        ps_kind="psu",
-        ps_vlnv_prefix="xilinx.com:ip:zynq_ultra_ps_e",
-        ps_instance="zynq_ultra_ps_e_0",
-        board_part_pattern="*:kv260_som:*",
-        board_files_hint=(
-            "the Kria KV260 board files (xilinx.com:kv260_som, from the Xilinx Board Store: "
-            "in Vivado, Tools > Vivado Store > Boards, or xhub::install [xhub::get_xitems *kv260*])"
-        ),
-        hp_port="S_AXI_HP0_FPD",
-        hp_widths=(32, 64, 128),
-        gp_port="M_AXI_HPM0_FPD",
-        gp_window=(0xA000_0000, 0xB000_0000),  # ZynqMP TRM (UG1085) table 10-1: HPM0_FPD low window
-        pins={
-            "CLK": "pl_clk0",
-            "RESETN": "pl_resetn0",
-            "IRQ": "pl_ps_irq0",
-            "GP_ACLK": "maxihpm0_fpd_aclk",
-            "HP_ACLK": "saxihp0_fpd_aclk",
-        },
-        preset_rule="xilinx.com:bd_rule:zynq_ultra_ps_e",
-        preset_config='apply_board_preset "1"',
-        pynq_image="3.1 or 4.0",
-        yosys_family="xcup",
-        # XCK26 (DS987): 117,120 LUT, 234,240 FF, 1,248 DSP48E2, 144 BRAM36, 64 URAM288; 57,600 LUTRAM.
-        capacity={"LUT": 117_120, "FF": 234_240, "DSP": 1_248, "BRAM36": 144, "URAM": 64, "LUTRAM": 57_600},
-    ),
-}
-
-
-def board_flow(spec: Spec) -> BoardFlow:
-    try:
-        return BOARDS[spec.board]
-    except KeyError:
+def board_flow(spec: Spec) -> Board:
+    """What the block design needs to know about the spec's board beyond the spec: its entry in the
+    board table (overlays/boards.toml), or a SpecError naming the known boards."""
+    if spec.board not in BOARDS:
         raise SpecError(
-            f"spec {spec.name}: no Vivado flow for board {spec.board!r}; known boards: {', '.join(sorted(BOARDS))}"
-        ) from None
+            f"spec {spec.name}: no Vivado flow for board {spec.board!r}; known boards: {', '.join(sorted(BOARDS))} "
+            "(add it to overlays/boards.toml)"
+        )
+    return BOARDS[spec.board]
 
 
 def overlay_name(spec: Spec) -> str:
@@ -149,7 +73,7 @@ def _check_window(spec: Spec, what: str, base: int, rng: int, window: tuple[int,
         )
 
 
-def check_flow(spec: Spec) -> BoardFlow:
+def check_flow(spec: Spec) -> Board:
     """Reject specs the block design cannot realise, naming the limit (before Vivado runs)."""
     flow = board_flow(spec)
     if spec.stream_width not in flow.hp_widths:

@@ -11,10 +11,15 @@
 
 Plain numpy inputs work but are copied into CMA first (counted in ``cpu_bytes_copied``,
 warned once): allocate operands with ``acc.allocate`` to avoid the copy.
+
+One ``Accelerator`` may be shared by several threads: calls that touch the hardware (``matmul``,
+``run``, ``allocate``, ``recover``, ``close``) are serialized by a lock, as the one DMA engine and
+the one accelerator can only run one program at a time.
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections import OrderedDict
 from pathlib import Path
@@ -25,7 +30,15 @@ import numpy as np
 from accel.contract.lowering import build_program
 from accel.contract.program import DriverProgram
 from accel.contract.schedule import Schedule, default_schedule
-from accel.errors import BackendError, DtypeError, LayoutError, ProgramError, ShapeError
+from accel.errors import (
+    BackendError,
+    BufferFreedError,
+    DtypeError,
+    LayoutError,
+    OverlapError,
+    ProgramError,
+    ShapeError,
+)
 from accel.overlays.spec import DEFAULT_SPEC, Spec, load_spec
 
 PROGRAM_CACHE = 32
@@ -62,6 +75,7 @@ class Accelerator:
         self._staging: dict[tuple[str, tuple[int, ...], str], Any] = {}
         self._warned: set[str] = set()
         self._closed = False
+        self._lock = threading.RLock()
 
     # ------------------------------------------------------------ properties
     @property
@@ -97,13 +111,62 @@ class Accelerator:
     # ------------------------------------------------------------ memory
     def allocate(self, shape: int | tuple[int, ...], dtype: Any = np.int8) -> Any:
         """A CMA buffer (``pynq.buffer.PynqBuffer``) the DMA reads and writes in place."""
-        self._check_open()
-        return self._backend.allocate(shape, dtype)
+        dims = (shape,) if isinstance(shape, (int, np.integer)) else shape
+        try:
+            dims = tuple(int(d) for d in dims)
+        except (TypeError, ValueError):
+            raise ShapeError(f"allocate: shape must be an int or a tuple of ints, not {shape!r}") from None
+        if any(d < 0 for d in dims):
+            raise ShapeError(f"allocate: shape {dims} has a negative dimension; every dimension must be >= 0")
+        try:
+            dt = np.dtype(dtype)
+        except TypeError:
+            raise DtypeError(f"allocate: {dtype!r} is not a numpy dtype (e.g. np.int8, np.int32)") from None
+        with self._lock:
+            self._check_open()
+            return self._backend.allocate(dims, dt)
 
     def _is_cma(self, x: Any) -> bool:
         from pynq.buffer import PynqBuffer
 
         return isinstance(x, PynqBuffer) and x.device is self._backend.device and x.physical_address is not None
+
+    @staticmethod
+    def _root(x: Any) -> Any:
+        """The allocated PynqBuffer behind ``x`` (numpy collapses a view's base to it)."""
+        return x if hasattr(x, "memory") else getattr(x, "base", None)
+
+    @classmethod
+    def _is_freed(cls, x: Any) -> bool:
+        """True for a CMA buffer (or a view of one) whose memory went back to the allocator.
+
+        PYNQ's ``freebuffer()`` either returns the block (``pointer`` set to 0) or unmaps it
+        (``freed`` set): both mean the memory may now belong to another buffer."""
+        root = cls._root(x)
+        if root is None or not hasattr(root, "memory"):
+            return False
+        return bool(getattr(root, "freed", False)) or (hasattr(root, "pointer") and not root.pointer)
+
+    @staticmethod
+    def _check_overlap(program: DriverProgram, bufs: dict[str, Any]) -> None:
+        """Refuse a call in which an output shares CMA with another operand.
+
+        The DMA would write results over data it has yet to read (or into an input the caller
+        still holds), which gives a wrong answer with no error: compare physical ranges."""
+        spans = {name: (int(b.physical_address), int(b.physical_address) + int(b.nbytes)) for name, b in bufs.items()}
+        names = list(spans)
+        for i, p in enumerate(names):
+            for q in names[i + 1:]:
+                roles = {program.operands[p].get("role", "in"), program.operands[q].get("role", "in")}
+                if roles == {"in"}:
+                    continue  # two inputs may share memory (e.g. acc.matmul(a, a))
+                (p0, p1), (q0, q1) = spans[p], spans[q]
+                if p0 < q1 and q0 < p1:
+                    raise OverlapError(
+                        f"operands {p!r} and {q!r} share memory ({p0:#x}..{p1:#x} and {q0:#x}..{q1:#x}) and one of "
+                        "them is an output: the DMA would overwrite data it still has to read; pass a separate "
+                        "output buffer (out=acc.allocate(...))"
+                    )
 
     def _stage(self, key: str, arr: np.ndarray) -> Any:
         """A cached CMA buffer of the operand's shape/dtype (one per operand name)."""
@@ -117,21 +180,30 @@ class Accelerator:
             self._staging[k] = buf
         return buf
 
-    def _warn_copy(self, name: str, nbytes: int) -> None:
+    def _warn_copy(self, name: str, x: np.ndarray) -> None:
+        from pynq.buffer import PynqBuffer
+
         if name not in self._warned:
             self._warned.add(name)
+            what = ("a CMA buffer of another Accelerator (another device's memory)" if isinstance(x, PynqBuffer)
+                    else "a plain numpy array")
             warnings.warn(
-                f"operand {name!r} is a plain numpy array: copied into CMA ({nbytes} bytes, counted in "
-                "cpu_bytes_copied); allocate it with acc.allocate(shape, dtype) to avoid the copy",
+                f"operand {name!r} is {what}: copied into this accelerator's CMA ({x.nbytes} bytes, counted in "
+                "cpu_bytes_copied); allocate it with this acc.allocate(shape, dtype) to avoid the copy",
                 CopyWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
 
     # ------------------------------------------------------------ validation
-    @staticmethod
-    def _check_operand(name: str, x: Any, shape: tuple[int, ...] | None, dtype: np.dtype) -> np.ndarray:
+    @classmethod
+    def _check_operand(cls, name: str, x: Any, shape: tuple[int, ...] | None, dtype: np.dtype) -> np.ndarray:
         if not isinstance(x, np.ndarray):
             raise DtypeError(f"operand {name!r} must be a numpy array or acc.allocate buffer, not {type(x).__name__}")
+        if cls._is_freed(x):
+            raise BufferFreedError(
+                f"operand {name!r} is a CMA buffer that was freed (freebuffer() or the end of its `with` block): its "
+                "memory may now belong to another buffer; allocate a new one with acc.allocate(shape, dtype)"
+            )
         if x.dtype != dtype:
             hint = ("quantize to int8 and convert with x.astype(np.int8)" if dtype == np.int8
                     else f"allocate it with acc.allocate(shape, np.{dtype.name})")
@@ -157,15 +229,16 @@ class Accelerator:
                     f"schedule is for M={sched.m} N={sched.n} K={sched.k} but the operands are M={m} N={n} K={k}"
                 )
         key = tuple(sorted(sched.to_dict().items()))
-        prog = self._programs.get(key)
-        if prog is None:
-            prog = build_program(self.spec, sched)
-            self._programs[key] = prog
-            while len(self._programs) > PROGRAM_CACHE:
-                self._programs.popitem(last=False)
-        else:
-            self._programs.move_to_end(key)
-        return prog
+        with self._lock:
+            prog = self._programs.get(key)
+            if prog is None:
+                prog = build_program(self.spec, sched)
+                self._programs[key] = prog
+                while len(self._programs) > PROGRAM_CACHE:
+                    self._programs.popitem(last=False)
+            else:
+                self._programs.move_to_end(key)
+            return prog
 
     def matmul(self, a: Any, b: Any, out: Any = None, schedule: Schedule | dict[str, Any] | None = None) -> Any:
         """``out = a @ b`` for int8 ``a`` (M, K) and ``b`` (K, N), int32 result (M, N).
@@ -173,6 +246,10 @@ class Accelerator:
         With CMA operands (``acc.allocate``) the DMA reads ``a``/``b`` and writes ``out`` in
         place: no CPU copies. Returns ``out`` (a new CMA buffer when not given).
         """
+        with self._lock:
+            return self._matmul(a, b, out, schedule)
+
+    def _matmul(self, a: Any, b: Any, out: Any, schedule: Schedule | dict[str, Any] | None) -> Any:
         self._check_open()
         for name, x in (("a", a), ("b", b)):
             if not isinstance(x, np.ndarray):
@@ -207,8 +284,10 @@ class Accelerator:
 
     def run(self, program: DriverProgram | dict[str, Any] | str | Path, **operands: Any) -> Any:
         """Execute a driver program on named operands; returns (and stores in ``acc.last``) its RunResult."""
-        self._check_open()
-        return self._call(self.load_program(program), operands)
+        prog = self.load_program(program)
+        with self._lock:
+            self._check_open()
+            return self._call(prog, operands)
 
     def _call(self, program: DriverProgram, operands: dict[str, Any]) -> Any:
         program.check_spec(self.spec)
@@ -237,8 +316,9 @@ class Accelerator:
                 copied += x.nbytes
             if role in ("out", "inout"):
                 copy_back.append((x, staged))
-            self._warn_copy(name, x.nbytes)
+            self._warn_copy(name, x)
             bufs[name] = staged
+        self._check_overlap(program, bufs)
         result = self.executor.run(program, bufs, extra_cpu_bytes=copied)
         for dst, staged in copy_back:
             dst[...] = staged
@@ -262,14 +342,15 @@ class Accelerator:
 
     def close(self) -> None:
         """Free cached buffers and close the backend (a shared ``sim=`` model stays open)."""
-        if self._closed:
-            return
-        self._closed = True
-        for buf in self._staging.values():
-            buf.freebuffer()
-        self._staging.clear()
-        self.executor.release()
-        self._backend.close()
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            for buf in self._staging.values():
+                buf.freebuffer()
+            self._staging.clear()
+            self.executor.release()
+            self._backend.close()
 
     def __enter__(self) -> Accelerator:
         return self

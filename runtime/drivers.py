@@ -61,10 +61,6 @@ class AccelDriver(DefaultIP):
         return self.spec.reg(reg).offset
 
     # ------------------------------------------------------------ identity
-    def identity(self) -> dict[str, int]:
-        """ID, VERSION, SPEC_HASH and the geometry registers, as read from the hardware."""
-        return {name: self.read(self._off(name)) for name in ("ID", "VERSION", "SPEC_HASH", *IDENTITY)}
-
     def check_identity(self, spec: Spec | None = None) -> dict[str, int]:
         """Raise OverlayMismatchError unless the hardware is the accelerator ``spec`` describes."""
         spec = load_spec(spec) if spec is not None else self.spec
@@ -134,11 +130,6 @@ class AccelDriver(DefaultIP):
             f"accelerator error {name} (code {code}): {_ERROR_HINTS.get(name, 'see [errors] in the spec')}; "
             "the runtime soft-reset the accelerator"
         )
-
-    def check_error(self) -> None:
-        err = self.error_from_status(self.status_word())
-        if err is not None:
-            raise err
 
 
 _ERROR_HINTS = {

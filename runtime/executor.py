@@ -1,6 +1,6 @@
 """Execute a ``DriverProgram`` on an overlay: stock ``pynq.lib.dma.DMA`` + ``AccelDriver``.
 
-The two-queue event loop (see ``runtime/program.py``): S2MM is kept armed with the next
+The two-queue event loop (see ``accel.contract.program``): S2MM is kept armed with the next
 drain whenever it is idle, MM2S is fed the packets in order, and the loop waits on the
 channel that can complete next. Which one that is follows from the program itself: drain
 ``d`` can only complete once every MM2S packet up to the last data packet before its DRAIN
@@ -24,13 +24,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
 from accel.contract.program import DriverProgram
+from accel.contract.walker import drain_needs, walk
 from accel.errors import (
     AccelError,
     DeviceTimeoutError,
@@ -119,7 +120,9 @@ class _Plan:
 
 
 def plan_program(program: DriverProgram, spec: Any, max_bytes: int | None = None) -> _Plan:
-    """Walk the instruction stream as the sequencer will; validate packet/drain counts and sizes."""
+    """Check transfer sizes and walk the packets as the sequencer will (``accel.contract.walker``: the
+    protocol, the drain count); ``need[d]`` is the last MM2S packet before drain d's DRAIN."""
+    program.validate()  # the whole schema and data flow, before any byte moves
     limit = spec.dma_max_bytes if max_bytes is None else min(max_bytes, spec.dma_max_bytes)
     for chan, entries in (("MM2S", program.mm2s), ("S2MM", program.s2mm)):
         for i, (buf, _off, nbytes, _op) in enumerate(entries):
@@ -130,37 +133,7 @@ def plan_program(program: DriverProgram, spec: Any, max_bytes: int | None = None
                     f"{spec.dma_length_width}, .hwh c_sg_length_width); rebuild the program with a smaller "
                     "tile_m/tile_k/tile_n, or build the overlay with c_sg_length_width=26"
                 )
-    cmd = program.instructions()
-    ib = spec.instr_bytes
-    need: list[int] = []
-    fifo: deque[str] = deque()
-    last = -1
-    idx = 0
-    entries = program.mm2s
-    while idx < len(entries) or fifo:
-        if not fifo:
-            buf, off, nbytes, _ = entries[idx]
-            if buf != "cmd":
-                raise ProgramError(
-                    f"mm2s[{idx}] ({buf!r}) comes when the accelerator's instruction FIFO is empty, so it must "
-                    "be a command packet from the 'cmd' buffer"
-                )
-            for w in range(off, off + nbytes, ib):
-                op, _fields = spec.decode(int.from_bytes(cmd[w : w + 8], "little"))
-                fifo.append(op)
-            last = idx
-            idx += 1
-            continue
-        op = fifo.popleft()
-        if op == "DRAIN":
-            need.append(last)
-        else:
-            if idx >= len(entries):
-                raise ProgramError(f"instruction {op} has no data packet left in mm2s")
-            last = idx
-            idx += 1
-    if len(need) != len(program.s2mm):
-        raise ProgramError(f"program has {len(need)} DRAIN instructions but {len(program.s2mm)} s2mm transfers")
+    need = drain_needs(walk(spec, program))
     ops = program.operands
     return _Plan(
         need=need,
@@ -182,7 +155,7 @@ class Executor:
         self.timeout_s = float(timeout_s)
         self._cmd_cache: OrderedDict[str, Any] = OrderedDict()
         self._scratch: dict[str, Any] = {}
-        self._plans: OrderedDict[int, tuple[DriverProgram, _Plan]] = OrderedDict()
+        self._plans: OrderedDict[int, _Plan] = OrderedDict()
 
     @property
     def max_bytes(self) -> int:
@@ -191,14 +164,16 @@ class Executor:
 
     # ------------------------------------------------------------ buffers
     def _plan(self, program: DriverProgram) -> _Plan:
-        key = id(program)
+        """The program's plan, validated once per content: the key covers everything a plan and
+        its validation depend on, so a program object edited after a run is checked again."""
+        key = hash((repr(program.operands), repr(program.scratch), repr(program.mm2s), repr(program.s2mm),
+                    self.max_bytes))
         hit = self._plans.get(key)
-        if hit is not None and hit[0] is program and getattr(self, "_plan_limit", None) == self.max_bytes:
+        if hit is not None:
             self._plans.move_to_end(key)
-            return hit[1]
+            return hit
         plan = plan_program(program, self.spec, self.max_bytes)
-        self._plan_limit = self.max_bytes
-        self._plans[key] = (program, plan)
+        self._plans[key] = plan
         while len(self._plans) > 64:
             self._plans.popitem(last=False)
         return plan
@@ -250,7 +225,13 @@ class Executor:
         )
 
     def recover(self) -> None:
-        """After a fault: reset the DMA core (DMACR.Reset), soft-reset the accelerator, restart both channels."""
+        """After a fault: reset the DMA core (DMACR.Reset), soft-reset the accelerator, restart both channels.
+
+        The cached command buffers are dropped too: they are refilled from the programs' own
+        instruction words on the next run, so nothing a failed run did to CMA outlives it."""
+        for buf in self._cmd_cache.values():
+            buf.freebuffer()
+        self._cmd_cache.clear()
         deadline = time.monotonic() + self.timeout_s
         dmap = self.spec.dma
         dmacr, reset = dmap.offset("mm2s", "DMACR"), dmap.dmacr("RESET")

@@ -67,6 +67,10 @@ class SimMemory:
         self._lock = threading.Lock()
         self._free: list[tuple[int, int]] = [(0, self.size)]  # (offset, bytes), sorted by offset
         self._used: dict[int, int] = {}  # offset -> bytes
+        # freebuffer() token -> (offset, the buffer): tokens are never reused, so a freed buffer's
+        # token can never free (or vouch for) a later buffer that got the same memory.
+        self._tokens: dict[int, tuple[int, weakref.ref[PynqBuffer]]] = {}
+        self._next_token = 1
         self.allocations = 0
 
     # ------------------------------------------------------------ accounting
@@ -114,17 +118,29 @@ class SimMemory:
         np.frombuffer(view, np.uint8)[:] = 0  # the kernel hands out zeroed CMA pages
         buf = PynqBuffer(shape_t, dt, buffer=self._ddr, offset=off, device=self.device,
                          device_address=self.base + off, coherent=False)
-        # PYNQ's freebuffer() protocol: memory + pointer + return_to.return_pointer(pointer)
+        # PYNQ's freebuffer() protocol: memory + pointer + return_to.return_pointer(pointer). The
+        # buffer stays `freed = False` until then, as on the board, so `freed` tells a live buffer
+        # from a freed one; return_pointer sets it, which also keeps PYNQ's munmap fallback (taken
+        # by a second freebuffer() once pointer is 0) from ever unmapping part of the DDR model.
+        with self._lock:
+            token = self._next_token
+            self._next_token += 1
+            self._tokens[token] = (off, weakref.ref(buf))
         buf.memory = self
-        buf.pointer = off + 1  # non-zero token
+        buf.pointer = token
         buf.return_to = self
-        buf.freed = True  # nothing to munmap: the stock fallback path must never run for these views
         return buf
 
     def return_pointer(self, pointer: int) -> None:
         """Called by ``PynqBuffer.freebuffer``: give the block back and coalesce neighbours."""
-        off = pointer - 1
         with self._lock:
+            entry = self._tokens.pop(pointer, None)
+            if entry is None:
+                return
+            off, ref = entry
+            buf = ref()
+            if buf is not None:
+                buf.freed = True
             size = self._used.pop(off, None)
             if size is None:
                 return
@@ -144,6 +160,7 @@ class SimDevice(Device):
 
     _probe_priority_ = 970  # unique: Versal 40, Embedded 50, Remote 100, XRT 200
     _activated: list[SimDevice] = []
+    _base: Any = None
     _by_sim: weakref.WeakKeyDictionary[Any, SimDevice] = weakref.WeakKeyDictionary()
 
     @classmethod
@@ -179,24 +196,36 @@ class SimDevice(Device):
 
     def activate(self) -> SimDevice:
         """Make this the active PYNQ device (what ``pynq.allocate`` etc. use by default)."""
-        self._previous.append(getattr(Device, "_active_device", None))  # a stack: activations nest
+        current = getattr(Device, "_active_device", None)
+        if not SimDevice._activated and not isinstance(current, SimDevice):
+            SimDevice._base = current  # what was active before any simulator (a board device, or none)
+        self._previous.append(current)  # a stack: activations nest
         if self not in SimDevice._activated:
             SimDevice._activated.append(self)
         Device.active_device = self
         return self
 
     def deactivate(self) -> None:
-        """Undo :meth:`activate` (the previously active device, if any, becomes active again)."""
+        """Undo :meth:`activate`.
+
+        Devices may be closed in any order (two Accelerators closed in the order they were
+        opened): the device that becomes active is the most recently activated one still open,
+        else what was active before any simulator — never a device already deactivated."""
         if not self._previous:
             return
-        prev = self._previous.pop()
-        if not self._previous and self in SimDevice._activated:
+        self._previous.pop()
+        if self._previous:
+            return
+        if self in SimDevice._activated:
             SimDevice._activated.remove(self)
-        if getattr(Device, "_active_device", None) is self and prev is not self:
-            if prev is not None:
-                Device.active_device = prev
-            else:
-                del Device._active_device
+        if getattr(Device, "_active_device", None) is not self:
+            return
+        if SimDevice._activated:
+            Device.active_device = SimDevice._activated[-1]
+        elif SimDevice._base is not None:
+            Device.active_device = SimDevice._base
+        else:
+            del Device._active_device
 
     # ------------------------------------------------------------ memory
     @property

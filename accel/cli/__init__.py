@@ -3,8 +3,10 @@
 Each room registers its own subcommands from a module of its own, imported by name when the
 CLI starts (never at package import); each module imports its room only inside its commands,
 so ``accel-run --help`` on a board needs no compiler: runtime (demo, matmul, info), compiler
-(compile, run, opt), bench, board (estimate). User errors (``AccelError``) print one clear
-line and exit 2; no tracebacks for them.
+(compile, run, opt, irdl), bench (bench, bench-costmodel, sim-speed, docs), overlays (spec, hwh,
+estimate, sim-build, vivado-params, build-bitstream). The scripts in ``scripts/`` are thin
+entry points over :func:`main`. User errors (``AccelError``) print one clear line and exit 2;
+no tracebacks for them.
 """
 
 from __future__ import annotations
@@ -15,9 +17,15 @@ import click
 
 from accel.errors import AccelError
 
+_ARGV = "accel.argv"
+
 
 class _Group(click.Group):
-    """Turns AccelError into a one-line message and exit code 2."""
+    """Turns AccelError into a one-line message and exit code 2; remembers the command line."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta.setdefault(_ARGV, list(args))  # the root group sees the whole command line first
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
@@ -33,10 +41,19 @@ def cli() -> None:
     """pynq-accel: linalg.matmul from MLIR onto a PYNQ matmul overlay (board or Verilator)."""
 
 
-def _register() -> None:
-    from accel.cli import bench_cmds, board_cmds, compiler_cmds, runtime_cmds
+def command_line() -> str:
+    """The running command as a shell line (``accel-run bench --quick``): what a result file's
+    stamp records, so that re-running it refreshes the file."""
+    import shlex
 
-    for module in (runtime_cmds, compiler_cmds, bench_cmds, board_cmds):
+    ctx = click.get_current_context()
+    return shlex.join(["accel-run", *ctx.meta.get(_ARGV, sys.argv[1:])])
+
+
+def _register() -> None:
+    from accel.cli import bench_cmds, compiler_cmds, overlays_cmds, runtime_cmds
+
+    for module in (runtime_cmds, compiler_cmds, bench_cmds, overlays_cmds):
         module.register(cli)
 
 

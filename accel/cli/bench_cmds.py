@@ -1,10 +1,19 @@
-"""``accel-run bench``: the ablation-ladder benchmark (logic in ``accel.bench``)."""
+"""The bench room's commands of ``accel-run`` (logic in ``accel.bench``):
+
+    accel-run bench [--quick] [--json FILE --md FILE]          # the ablation ladder
+    accel-run bench-costmodel [--quick] [--json FILE --md FILE] # cost model vs simulator sweep
+    accel-run sim-speed [--spec NAME...] [--json FILE]          # simulated cycles per second
+    accel-run docs --write|--check                              # README.md, docs/BENCHMARKS.md
+
+Every ``--json`` file of a measurement is a result file stamped with its provenance
+(``accel.bench.provenance``); ``accel-run docs`` renders the documents from those files.
+"""
 
 from __future__ import annotations
 
 import os
-import shlex
 import sys
+from pathlib import Path
 
 import click
 
@@ -15,13 +24,11 @@ def _shapes(values: tuple[str, ...]) -> list[tuple[int, int, int]]:
     from accel.bench import parse_shape
 
     out = []
-    for v in values:
-        for part in v.split(","):
-            if part.strip():
-                try:
-                    out.append(parse_shape(part.strip()))
-                except ValueError as exc:
-                    raise InputError(str(exc)) from None
+    for part in _split(values):
+        try:
+            out.append(parse_shape(part))
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
     return out
 
 
@@ -35,7 +42,8 @@ def _shapes(values: tuple[str, ...]) -> list[tuple[int, int, int]]:
 @click.option("--baseline-tile", default=16, show_default=True, type=int, help="AXI4MLIR-style tile size.")
 @click.option("--seed", default=2024, show_default=True, type=int, help="Operand RNG seed.")
 @click.option("--backend", default="sim", show_default=True, help="Runtime backend (sim | board | auto).")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the JSON results here.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+              help="Write the stamped JSON result file here (docs/results/bench.json).")
 @click.option("--md", "md_path", type=click.Path(dir_okay=False), help="Write the markdown report here.")
 @click.option("--plots", "plot_dir", type=click.Path(file_okay=False),
               help="Write ladder.png and roofline.png here (default: beside --json / --md).")
@@ -52,6 +60,7 @@ def bench(quick: bool, specs: tuple[str, ...], shapes: tuple[str, ...], strategi
     Exit status 1 if any run's result differs from numpy (the reports are written first).
     """
     from accel import bench as B
+    from accel.cli import command_line
 
     kw: dict = {"baseline_tile": baseline_tile, "seed": seed, "backend": backend}
     if specs:
@@ -66,11 +75,10 @@ def bench(quick: bool, specs: tuple[str, ...], shapes: tuple[str, ...], strategi
     cfg = B.BenchConfig.quick_config(**kw) if quick else B.BenchConfig(**kw)
 
     result = B.run_bench(cfg, progress=(not no_progress and sys.stderr.isatty()) or not no_progress)
-    command = "accel-run bench " + " ".join(shlex.quote(a) for a in sys.argv[1:] if a != "bench")
-    md = B.to_markdown(result, command=command.strip())
+    command = command_line()
+    md = B.to_markdown(result, command=command)
     if json_path:
-        os.makedirs(os.path.dirname(os.path.abspath(json_path)), exist_ok=True)
-        B.write_json(result, json_path)
+        B.write_json(result, json_path, command=command)
     if md_path:
         os.makedirs(os.path.dirname(os.path.abspath(md_path)), exist_ok=True)
         with open(md_path, "w") as fh:
@@ -93,15 +101,105 @@ def bench(quick: bool, specs: tuple[str, ...], shapes: tuple[str, ...], strategi
         sys.exit(1)
 
 
+@click.command("bench-costmodel")
+@click.option("--spec", "specs", multiple=True, help="Spec(s) to sweep (default: z2_default and kv260).")
+@click.option("--shape", "shapes", multiple=True, metavar="MxNxK[,..]", help="Shape(s) instead of the default set.")
+@click.option("--quick", is_flag=True, help="z2_default and a few shapes.")
+@click.option("--schedules", default=12, show_default=True, type=click.IntRange(min=1),
+              help="Zero-copy schedules simulated per shape.")
+@click.option("--seed", default=2024, show_default=True, type=int, help="Operand RNG seed.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+              help="Write the stamped JSON result file here (docs/results/costmodel.json).")
+@click.option("--md", "md_path", type=click.Path(dir_okay=False), help="Also write the markdown report here.")
+@click.option("-q", "--quiet", is_flag=True, help="No per-run lines on stderr.")
+def bench_costmodel(specs: tuple[str, ...], shapes: tuple[str, ...], quick: bool, schedules: int, seed: int,
+                    json_path: str | None, md_path: str | None, quiet: bool) -> None:
+    """Cost model vs simulator: predicted and simulated cycles over shapes x schedules.
+
+    Prints a markdown report. Exit status 1 unless every result equals numpy, every prediction is
+    within 10% and the model's pick is the fastest simulated schedule for >= 90% of the shapes.
+    """
+    from accel.bench import costmodel_sweep as sweep
+    from accel.bench.provenance import write_result
+    from accel.cli import command_line
+    from accel.overlays.spec import load_spec
+
+    spec_names = list(specs) or (["z2_default"] if quick else list(sweep.SPECS))
+    shape_texts = _split(shapes) or list(sweep.QUICK_SHAPES if quick else sweep.SHAPES)
+    _shapes(tuple(shape_texts))  # bad shapes fail here, before any simulation
+    for name in spec_names:
+        load_spec(name)
+
+    def log(msg: str) -> None:
+        if not quiet:
+            click.echo(msg, err=True)
+
+    doc = sweep.run_sweep(spec_names, shape_texts, schedules, seed, log)
+    md = sweep.markdown(doc)
+    click.echo(md)
+    if json_path:
+        log(f"wrote {write_result(json_path, 'costmodel', doc, spec_names, command_line())}")
+    if md_path:
+        Path(md_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(md_path).write_text(md)
+        log(f"wrote {md_path}")
+    if not sweep.passed(doc):
+        sys.exit(1)
+
+
+@click.command("sim-speed")
+@click.option("--spec", "specs", multiple=True, help="Spec name (repeatable; default: all).")
+@click.option("--cycles", default=4e6, show_default=True, type=float, help="Approximate cycles per run.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+              help="Write the stamped JSON result file here (docs/results/sim_speed.json).")
+def sim_speed(specs: tuple[str, ...], cycles: float, json_path: str | None) -> None:
+    """Simulated cycles per second of the Verilator model, per spec (C++ time, CPU time, end to end)."""
+    from accel.bench import sim_speed as speed
+    from accel.bench.provenance import write_result
+    from accel.cli import command_line
+    from accel.overlays.spec import available_specs, load_spec
+
+    names = list(specs) or available_specs()
+    for name in names:
+        load_spec(name)
+    results = []
+    for name in names:
+        r = speed.measure(name, cycles)
+        results.append(r)
+        click.echo(speed.format_line(r))
+    if json_path:
+        doc = {"format": speed.FORMAT, "version": speed.VERSION, "config": {"cycles": cycles}, "results": results}
+        click.echo(f"wrote {write_result(json_path, 'sim_speed', doc, names, command_line())}", err=True)
+
+
+@click.command("docs")
+@click.option("--write", "mode", flag_value="write", help="Render README.md and docs/BENCHMARKS.md.")
+@click.option("--check", "mode", flag_value="check", default=True,
+              help="Exit 1 if a rendered document or a result file is stale (default).")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The checkout (default: the one this package is installed from).")
+def docs(mode: str, root: Path | None) -> None:
+    """Render the documents that quote measured numbers from their templates (docs/templates/*.in)
+    and the stamped result files (docs/results/*.json)."""
+    from accel.bench import docs as D
+
+    root = root or D.REPO
+    if mode == "write":
+        for path in D.write_docs(root):
+            click.echo(f"wrote {path}")
+        return
+    problems = D.check_docs(root)
+    for p in problems:
+        click.secho(p, fg="red", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo("README.md and docs/BENCHMARKS.md are current; every result file's stamp matches the tree")
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [part.strip() for v in values for part in v.split(",") if part.strip()]
+
+
 def register(cli: click.Group) -> None:
-    cli.add_command(bench)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``scripts/bench_matmul`` (same options as ``accel-run bench``)."""
-    from accel.cli import _Group
-
-    group = _Group(name="bench_matmul")
-    register(group)
-    args = ["bench", *(sys.argv[1:] if argv is None else argv)]
-    return group.main(args=args, prog_name="bench_matmul", standalone_mode=True) or 0
+    for command in (bench, bench_costmodel, sim_speed, docs):
+        cli.add_command(command)

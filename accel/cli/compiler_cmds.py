@@ -1,8 +1,9 @@
-"""Compiler commands of ``accel-run``: ``compile``, ``run`` and ``opt``.
+"""Compiler commands of ``accel-run``: ``compile``, ``run``, ``opt`` and ``irdl``.
 
     accel-run compile IN.mlir|model.onnx -o OUT.json [--spec z2_default]
     accel-run run IN.mlir|model.onnx|OUT.json [--func NAME] [--check] [--json] [--spec ...]
     accel-run opt IN.mlir --pass-pipeline='builtin.module(accel-match,accel-schedule)' [--print-ir-after-all]
+    accel-run irdl [--write|--check]                 # the dialect's IRDL file, generated
 
 User errors (``AccelError``, incl. ``CompileError`` with the op and its location) print one
 line and exit 2 (the group does that); anything unexpected prints one line too and exits 3
@@ -234,3 +235,21 @@ def register(cli: click.Group) -> None:
             Path(output).write_text(out)
         else:
             click.echo(out, nl=False)
+
+    @cli.command("irdl")
+    @click.option("--write", "mode", flag_value="write", help="write compiler/dialect/accel.irdl.mlir")
+    @click.option("--check", "mode", flag_value="check", help="exit 1 if the checked-in IRDL file is stale")
+    def irdl_cmd(mode: str | None) -> None:
+        """The IRDL definition of the accel dialect, generated from its op table: print, --write or --check."""
+        from accel.compiler.dialect import IRDL_PATH, irdl_text
+
+        text = irdl_text()
+        if mode == "write":
+            IRDL_PATH.write_text(text)
+            click.echo(f"wrote {IRDL_PATH}")
+        elif mode == "check":
+            if not IRDL_PATH.is_file() or IRDL_PATH.read_text() != text:
+                click.secho(f"stale: {IRDL_PATH} (run accel-run irdl --write)", fg="red", err=True)
+                sys.exit(1)
+        else:
+            click.echo(text, nl=False)

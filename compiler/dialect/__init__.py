@@ -12,9 +12,10 @@ DMA moves. The ops appear in generic form (the Python bindings cannot register a
   result, region and required-attribute structure of every accel op;
 - :func:`verify` (Python): the same structure plus what IRDL cannot say: field ranges against
   the spec (rows <= ROWS, win_cnt <= KMAX/NMAX, win_lo % lanes, windows inside rows), the
-  packet protocol (a command segment announces the next ``count`` instructions; LOAD_A and
-  STREAM_B are each followed by their data packet of exactly the size the instruction
-  consumes; every DRAIN by one receive of ``rows*win_cnt*4`` bytes), and buffer bounds.
+  packet protocol of driver programs (``accel.contract.walker.Sequencer``: a command segment
+  announces the next ``count`` instructions; LOAD_A and STREAM_B are each followed by their
+  data packet, here also of exactly the size the instruction consumes; every DRAIN by one
+  receive of ``rows*win_cnt*4`` bytes), and buffer bounds.
 
 Op order inside a function is MM2S stream order; each ``accel.recv`` follows its DRAIN.
 """
@@ -26,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from accel.errors import CompileError
+from accel.contract.walker import Sequencer
+from accel.errors import CompileError, ProgramError
 
 IRDL_PATH = Path(__file__).resolve().parent / "accel.irdl.mlir"
 DIALECT = "accel"
@@ -188,12 +190,6 @@ def irdl_text() -> str:
 
 
 # --------------------------------------------------------------------------- Python verifier
-@dataclass
-class Buffer:
-    name: str  # a, b, c, cmd, stage_a, ...
-    nbytes: int
-
-
 def _fail(msg: str, op: Any, loc: str) -> CompileError:
     return CompileError(f"invalid accel IR: {msg}", op=op, location=loc)
 
@@ -238,111 +234,97 @@ def verify_sequence(
     """Check one function's accel ops (name, attrs, operand buffer names, location) against the spec.
 
     ``buffers`` maps buffer names (a, b, c, cmd, stage_*) to their sizes in bytes. Returns the
-    decoded instruction/transfer streams (what the driver program must contain)."""
-    init = None
-    prog: ProgramOps | None = None
-    segment_left = 0
-    expect_data: tuple[str, int, str] | None = None  # (opcode, bytes, loc) awaiting its send
-    expect_recv: list[tuple[int, str]] = []
-    bank_k: dict[int, int] = {}
-    cmd_cursor = 0
+    decoded instruction/transfer streams (what the driver program must contain). The packet
+    protocol is the driver programs' own (``accel.contract.walker.Sequencer``, fed one event per
+    op); its ProgramError becomes a CompileError at the op that broke it."""
+    check = _SequenceCheck(spec, buffers)
     for name, attrs, bufs, loc in ops:
+        try:
+            check.op(name, attrs, bufs, loc)
+        except ProgramError as exc:
+            raise _fail(str(exc), name, loc) from None
+    return check.finish()
+
+
+class _SequenceCheck:
+    """The state of :func:`verify_sequence` over one function's ops, in stream order."""
+
+    def __init__(self, spec: Any, buffers: dict[str, int]) -> None:
+        self.spec = spec
+        self.buffers = buffers
+        self.prog: ProgramOps | None = None
+        self.seq = Sequencer(spec)
+
+    def op(self, name: str, attrs: dict[str, Any], bufs: list[str], loc: str) -> None:
         if name == "accel.init_dma":
-            if init is not None:
+            if self.prog is not None:
                 raise _fail("a function holds more than one accel.init_dma", name, loc)
-            if attrs["spec_hash"] != spec.hash:
+            if attrs["spec_hash"] != self.spec.hash:
                 raise _fail(
                     f"lowered for spec {attrs['spec']!r} (hash {attrs['spec_hash'][:12]}) but verified against "
-                    f"{spec.name!r} (hash {spec.hash[:12]})", name, loc)
-            init = attrs
-            prog = ProgramOps(init=attrs, buffers=dict(buffers))
-            continue
+                    f"{self.spec.name!r} (hash {self.spec.hash[:12]})", name, loc)
+            self.prog = ProgramOps(init=attrs, buffers=dict(self.buffers))
+            return
         if name in ("accel.buffer", "accel.alloc", "accel.scratch", "accel.result"):
-            continue
-        if prog is None:
+            return
+        if self.prog is None:
             raise _fail(f"'{name}' before accel.init_dma", name, loc)
-        if expect_data is not None and name != "accel.send":
-            raise _fail(f"{expect_data[0]} at {expect_data[2]} is not followed by its data packet (accel.send)",
-                        name, loc)
         if name in INSTRUCTION_OPS:
-            opcode = INSTRUCTION_OPS[name]
-            if segment_left <= 0:
-                raise _fail(f"instruction '{name}' is outside a command packet (accel.send_literal count)", name, loc)
-            segment_left -= 1
-            fields = {f: int(attrs[f]) for f in INSTR_FIELDS[opcode]}
-            _check_fields(opcode, fields, spec, name, loc)
+            self._instruction(self.prog, INSTRUCTION_OPS[name], attrs, name, loc)
+        elif name in ("accel.send_literal", "accel.send", "accel.recv"):
+            self._transfer(self.prog, name, attrs, bufs[0], loc)
+        elif name == "accel.wait":
             try:
-                spec.encode(opcode, **fields)
-            except Exception as exc:  # SpecError: a field overflows its width
-                raise _fail(str(exc), name, loc) from None
-            prog.words.append((opcode, fields))
-            if opcode == "LOAD_A":
-                bank_k[fields["abuf"]] = fields["win_cnt"]
-                expect_data = (opcode, fields["rows"] * fields["row_len"], loc)
-            elif opcode == "STREAM_B":
-                if fields["abuf"] not in bank_k:
-                    raise _fail(f"STREAM_B reads A bank {fields['abuf']} before any LOAD_A filled it", name, loc)
-                expect_data = (opcode, bank_k[fields["abuf"]] * fields["row_len"], loc)
-            else:
-                expect_recv.append((fields["rows"] * fields["win_cnt"] * 4, loc))
-            continue
-        if name in ("accel.send_literal", "accel.send", "accel.recv"):
-            buf = bufs[0]
-            if buf not in buffers:
-                raise _fail(f"'{name}' moves an unknown buffer", name, loc)
-            want = {"accel.send_literal": ("cmd",), "accel.send": ("a", "b", "stage_a", "stage_b"),
-                    "accel.recv": ("c", "stage_c")}[name]
-            if buf not in want:
-                raise _fail(f"'{name}' cannot move buffer {buf!r} (expected one of {', '.join(want)})", name, loc)
-            if attrs["offset"] < 0 or attrs["bytes"] < 1 or attrs["offset"] + attrs["bytes"] > buffers[buf]:
-                raise _fail(f"transfer [{attrs['offset']}, {attrs['offset'] + attrs['bytes']}) is outside buffer "
-                            f"{buf!r} ({buffers[buf]} bytes)", name, loc)
-            if attrs["bytes"] > spec.dma_max_bytes:
-                raise _fail(f"transfer of {attrs['bytes']} bytes exceeds the DMA LENGTH register "
-                            f"({spec.dma_max_bytes} bytes)", name, loc)
+                self.seq.finish()
+            except ProgramError as exc:
+                raise _fail(f"accel.wait before every announced instruction and receive: {exc}", name, loc) from None
+        else:
+            raise _fail(f"unexpected op '{name}'", name, loc)
+
+    def _instruction(self, prog: ProgramOps, opcode: str, attrs: dict[str, Any], name: str, loc: str) -> None:
+        fields = {f: int(attrs[f]) for f in INSTR_FIELDS[opcode]}
+        self.seq.issue(opcode, fields, where=loc)
+        _check_fields(opcode, fields, self.spec, name, loc)
+        try:
+            self.spec.encode(opcode, **fields)
+        except Exception as exc:  # SpecError: a field overflows its width
+            raise _fail(str(exc), name, loc) from None
+        prog.words.append((opcode, fields))
+
+    def _transfer(self, prog: ProgramOps, name: str, attrs: dict[str, Any], buf: str, loc: str) -> None:
+        buffers, spec = self.buffers, self.spec
+        if buf not in buffers:
+            raise _fail(f"'{name}' moves an unknown buffer", name, loc)
+        want = {"accel.send_literal": ("cmd",), "accel.send": ("a", "b", "stage_a", "stage_b"),
+                "accel.recv": ("c", "stage_c")}[name]
+        if buf not in want:
+            raise _fail(f"'{name}' cannot move buffer {buf!r} (expected one of {', '.join(want)})", name, loc)
+        if attrs["offset"] < 0 or attrs["bytes"] < 1 or attrs["offset"] + attrs["bytes"] > buffers[buf]:
+            raise _fail(f"transfer [{attrs['offset']}, {attrs['offset'] + attrs['bytes']}) is outside buffer "
+                        f"{buf!r} ({buffers[buf]} bytes)", name, loc)
+        if attrs["bytes"] > spec.dma_max_bytes:
+            raise _fail(f"transfer of {attrs['bytes']} bytes exceeds the DMA LENGTH register "
+                        f"({spec.dma_max_bytes} bytes)", name, loc)
         if name == "accel.send_literal":
-            if segment_left:
-                raise _fail(f"a new command packet while {segment_left} announced instruction(s) are missing",
-                            name, loc)
-            if attrs["count"] < 1 or attrs["count"] > spec.ififo_depth:
-                raise _fail(f"count={attrs['count']} must be 1..{spec.ififo_depth} (instruction FIFO depth)",
-                            name, loc)
-            if attrs["bytes"] != attrs["count"] * spec.instr_bytes or attrs["offset"] != cmd_cursor:
-                raise _fail(f"command packet [{attrs['offset']}, +{attrs['bytes']}) does not hold the next "
-                            f"{attrs['count']} instruction words at offset {cmd_cursor}", name, loc)
-            cmd_cursor += attrs["bytes"]
-            segment_left = attrs["count"]
-            prog.mm2s.append([bufs[0], attrs["offset"], attrs["bytes"], None])
-            continue
-        if name == "accel.send":
-            if expect_data is None:
-                raise _fail("data packet without a preceding LOAD_A/STREAM_B", name, loc)
-            if attrs["bytes"] != expect_data[1]:
-                raise _fail(f"{expect_data[0]} consumes {expect_data[1]} bytes but its packet has {attrs['bytes']}",
-                            name, loc)
-            expect_data = None
-            prog.mm2s.append([bufs[0], attrs["offset"], attrs["bytes"], attrs.get("pack")])
-            continue
-        if name == "accel.recv":
-            if not expect_recv:
-                raise _fail("receive without a preceding DRAIN", name, loc)
-            want, _ = expect_recv.pop(0)
-            if attrs["bytes"] != want:
-                raise _fail(f"DRAIN emits {want} bytes but the receive is {attrs['bytes']}", name, loc)
-            prog.s2mm.append([bufs[0], attrs["offset"], attrs["bytes"], attrs.get("unpack")])
-            continue
-        if name == "accel.wait":
-            if segment_left or expect_recv:
-                raise _fail("accel.wait before every announced instruction and receive", name, loc)
-            continue
-        raise _fail(f"unexpected op '{name}'", name, loc)
-    if prog is None:
-        raise CompileError("invalid accel IR: no accel.init_dma")
-    if expect_data is not None:
-        raise _fail(f"{expect_data[0]} has no data packet", expect_data[0], expect_data[2])
-    if segment_left or expect_recv:
-        raise CompileError("invalid accel IR: the program ends with announced instructions or drains outstanding")
-    return prog
+            self.seq.command(attrs["offset"], attrs["bytes"], attrs["count"])
+            prog.mm2s.append([buf, attrs["offset"], attrs["bytes"], None])
+        elif name == "accel.send":
+            self.seq.data(buf, attrs["bytes"])
+            prog.mm2s.append([buf, attrs["offset"], attrs["bytes"], attrs.get("pack")])
+        else:
+            self.seq.receive(attrs["bytes"])
+            prog.s2mm.append([buf, attrs["offset"], attrs["bytes"], attrs.get("unpack")])
+
+    def finish(self) -> ProgramOps:
+        if self.prog is None:
+            raise CompileError("invalid accel IR: no accel.init_dma")
+        try:
+            self.seq.finish()
+        except ProgramError as exc:
+            raise CompileError(
+                f"invalid accel IR: the program ends with announced instructions or drains outstanding: {exc}"
+            ) from None
+        return self.prog
 
 
 def _check_fields(opcode: str, f: dict[str, int], spec: Any, name: str, loc: str) -> None:

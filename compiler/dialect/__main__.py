@@ -1,5 +1,11 @@
-"""``python -m accel.compiler.dialect``: print the IRDL definition generated from the op table."""
+"""``python -m accel.compiler.dialect``: print the IRDL definition (the same as ``accel-run irdl``).
 
-from accel.compiler.dialect import main
+Kept because the generated file's header names this command; ``accel-run irdl --write|--check``
+writes or checks the file.
+"""
 
-raise SystemExit(main())
+import sys
+
+from accel.compiler.dialect import irdl_text
+
+sys.stdout.write(irdl_text())

@@ -19,6 +19,7 @@ import numpy as np
 from accel.contract.lowering import build_program
 from accel.contract.module import DTYPES, CompiledFunction, CompiledModule, encode_array
 from accel.contract.schedule import Schedule
+from accel.contract.walker import Instruction, walk
 from accel.errors import AccelError, CompileError
 
 from .. import dialect, irutil
@@ -178,10 +179,8 @@ class AccelEmit(Pass):
                          "and arith.constant are supported", op)
 
     def cross_check(self, prog: Any, decoded: Any, spec: Any, at: ir.Operation) -> None:
-        words = prog.instructions()
-        ib = spec.instr_bytes
-        built = [spec.decode(int.from_bytes(words[i : i + 8], "little")) for i in range(0, len(words), ib)]
-        want = [(op, {f: fields[f] for f in dialect.INSTR_FIELDS[op]}) for op, fields in built]
+        want = [(s.opcode, {f: s.fields[f] for f in dialect.INSTR_FIELDS[s.opcode]})
+                for s in walk(spec, prog) if isinstance(s, Instruction)]
         if want != decoded.words:
             pairs = zip(want, decoded.words, strict=False)
             i = next((j for j, (x, y) in enumerate(pairs) if x != y), min(len(want), len(decoded.words)))

@@ -27,6 +27,7 @@ from typing import Any
 from accel.contract import costmodel
 from accel.contract.lowering import build_program
 from accel.contract.schedule import Schedule
+from accel.contract.walker import Segment, walk
 from accel.errors import AccelError, CompileError
 from accel.overlays.spec import load_spec
 
@@ -121,18 +122,19 @@ class AccelLower(Pass):
                           "spec_ref": record.get("spec_ref", spec.name), "source": record.get("source", "")},
                 predicted=predicted,
             )
-            for op, fields, pkt, drain in costmodel._instructions(spec, prog):
-                if op == "CMD":
-                    buf, off, nbytes, _ = prog.mm2s[pkt]
-                    create("accel.send_literal", [bufs[buf]], offset=off, bytes=nbytes, count=fields["n"])
+            for step in walk(spec, prog):
+                if isinstance(step, Segment):
+                    buf, off, nbytes, _ = prog.mm2s[step.entry]
+                    create("accel.send_literal", [bufs[buf]], offset=off, bytes=nbytes, count=step.count)
                     continue
-                create(f"accel.{op.lower()}", **{f: fields[f] for f in dialect.INSTR_FIELDS[op]})
-                if op == "DRAIN":
-                    buf, off, nbytes, unpack = prog.s2mm[drain]
+                op = step.opcode
+                create(f"accel.{op.lower()}", **{f: step.fields[f] for f in dialect.INSTR_FIELDS[op]})
+                if step.drain is not None:
+                    buf, off, nbytes, unpack = prog.s2mm[step.drain]
                     extra = {"unpack": unpack} if unpack else {}
                     create("accel.recv", [bufs[buf]], offset=off, bytes=nbytes, **extra)
                 else:
-                    buf, off, nbytes, pack = prog.mm2s[pkt]
+                    buf, off, nbytes, pack = prog.mm2s[step.data]
                     extra = {"pack": pack} if pack else {}
                     create("accel.send", [bufs[buf]], offset=off, bytes=nbytes, **extra)
             create("accel.wait")

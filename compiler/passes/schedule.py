@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from accel.contract import costmodel
+from accel.contract.schedule import dimension_limit
 from accel.errors import AccelError, CompileError
 from accel.overlays.spec import load_spec
 
@@ -67,6 +68,14 @@ class AccelSchedule(Pass):
 
     def schedule_op(self, spec: Any, mm: ir.Operation, match: dict[str, Any]) -> None:
         m, n, k = match["m"], match["n"], match["k"]
+        width, largest = dimension_limit(spec)
+        for dim, value in (("M", m), ("N", n), ("K", k)):
+            if value > largest:
+                raise self.error(
+                    f"{dim}={value} exceeds the accelerator's {width}-bit row_len/window fields (max {largest}); "
+                    f"split the matmul along {dim}",
+                    mm,
+                )
         fixed: dict[str, Any] = {}
         sources = []
         if self.opt("axi4mlir"):

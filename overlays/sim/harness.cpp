@@ -610,7 +610,8 @@ int Harness::stats(uint64_t* out, int n) const {
 }
 
 uint32_t Harness::irq_lines() const {
-  return (mm2s_.introut() ? 1u : 0u) | (s2mm_.introut() ? 2u : 0u) | (top_->irq ? 4u : 0u);
+  return (mm2s_.introut() ? 1u << IRQ_MM2S_INTROUT_BIT : 0u) | (s2mm_.introut() ? 1u << IRQ_S2MM_INTROUT_BIT : 0u) |
+         (top_->irq ? 1u << IRQ_ACCEL_IRQ_BIT : 0u);
 }
 
 }  // namespace accelsim
@@ -622,7 +623,8 @@ using accelsim::Harness;
 
 SIM_API const char* sim_abi(void) {
   // "accelsim <abi version> <spec hash32> <data width>": checked by sim.py after dlopen.
-  static const std::string s = "accelsim 1 " + std::to_string(SPEC_HASH32) + " " + std::to_string(SPEC_DATA_WIDTH);
+  static const std::string s = "accelsim " + std::to_string(accelsim::SIM_ABI_VERSION) + " " +
+                               std::to_string(SPEC_HASH32) + " " + std::to_string(SPEC_DATA_WIDTH);
   return s.c_str();
 }
 

@@ -3,7 +3,8 @@
 //
 // Every size, offset and bit comes from the generated accel_spec.h (spec.c_header()); the AXI DMA
 // register offsets and bits are those of Xilinx PG021 (AXI DMA v7.1, "Register Space", direct
-// register mode), see /work/shared/REFERENCE.md.
+// register mode). The C ABI codes (enum Fault, Channel, Status, IrqLine and SIM_ABI_VERSION) are
+// generated into the same header from overlays/sim_abi.py, which sim.py reads too.
 //
 // The clock runs here, in C++. Python only issues register reads/writes and run(cycles); a read of a
 // busy channel's DMASR runs the clock until that channel is idle/halted/errored, until nothing has
@@ -73,25 +74,6 @@ constexpr uint64_t RESET_CYCLES = 16;
 // (longer than one MMIO access, so PYNQ's wait() sees "running" and then reports the error bit).
 constexpr uint64_t HALT_DELAY_CYCLES = 32;
 constexpr uint64_t AXIL_TIMEOUT_CYCLES = 10000;
-
-enum Fault : int {
-  FAULT_DMA_SLVERR = 0,
-  FAULT_DMA_DECERR = 1,
-  FAULT_MM2S_STALL = 2,
-  FAULT_S2MM_STALL = 3,
-  FAULT_DROP_TLAST = 4,
-  FAULT_ACCEL_HANG = 5,
-};
-enum Channel : int { CH_MM2S = 0, CH_S2MM = 1 };
-
-enum Status : int {
-  SIM_OK = 0,
-  SIM_EADDR = -1,          // address in neither the DMA nor the accelerator window
-  SIM_EALIGN = -2,         // not 4-byte aligned
-  SIM_EAXIL_TIMEOUT = -3,  // the accelerator's AXI-Lite slave never answered
-  SIM_EAXIL_RESP = -4,     // the accelerator answered SLVERR/DECERR (value still returned)
-  SIM_EARG = -5,           // bad fault/channel number
-};
 
 struct DmaChannel {
   // architectural registers

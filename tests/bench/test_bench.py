@@ -84,7 +84,7 @@ def quick_run(tmp_path_factory):
     except ImportError as exc:  # the runtime room has not landed yet
         pytest.skip(f"accel.runtime.Accelerator not available: {exc}")
     out = tmp_path_factory.mktemp("bench")
-    cmd = [sys.executable, str(ROOT / "scripts" / "bench_matmul"), "--quick", "--no-progress",
+    cmd = [str(Path(sys.executable).parent / "accel-run"), "bench", "--quick", "--no-progress",
            "--json", str(out / "results.json"), "--md", str(out / "results.md"), "--plots", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
     return out, proc
@@ -101,6 +101,7 @@ def test_quick_json_well_formed(quick_run):
     out, _ = quick_run
     doc = json.loads((out / "results.json").read_text())
     assert doc["format"] == "pynq-accel/bench" and doc["version"] == 1
+    assert doc["stamp"]["kind"] == "bench" and doc["stamp"]["specs"] == {"z2_default": load_spec("z2_default").hash}
     assert doc["config"]["quick"] is True and doc["config"]["specs"] == ["z2_default"]
     rows = doc["rows"]
     assert {(r["shape_str"], r["strategy"]) for r in rows} == {(s, k) for s in QUICK_SHAPES for k in STRATEGIES}

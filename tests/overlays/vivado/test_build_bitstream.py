@@ -1,4 +1,4 @@
-"""scripts/build_bitstream without Vivado: inputs generated, a clear message, a non-zero exit;
+"""``accel-run build-bitstream`` without Vivado: inputs generated, a clear message, a non-zero exit;
 and the overlay files land where the runtime's board backend looks for them."""
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ import pytest
 from accel.overlays.spec import load_spec
 from accel.overlays.vivado_params import BITSTREAM_DIR, BUILD_TCL, overlay_name
 
-SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "build_bitstream"
+ACCEL_RUN = Path(sys.executable).parent / "accel-run"
 
 
 def _run(*args: str, path: str = "/usr/bin:/bin") -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PATH=path)
     env.pop("VIVADO", None)
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, env=env,
+    return subprocess.run([str(ACCEL_RUN), "build-bitstream", *args], capture_output=True, text=True, env=env,
                           check=False, timeout=120)
 
 
@@ -46,7 +46,7 @@ def test_params_only_prints_the_command(tmp_path):
 
 
 def test_vivado_is_run_in_batch_mode_on_the_params(tmp_path):
-    """A fake `vivado` on PATH: the script calls it with the TCL, the params and the steps."""
+    """A fake `vivado` on PATH: the command calls it with the TCL, the params and the steps."""
     fake = tmp_path / "bin" / "vivado"
     fake.parent.mkdir()
     fake.write_text("#!/bin/sh\necho \"$PWD|$*\" > \"$(dirname \"$0\")/called\"\nexit 7\n")

@@ -18,7 +18,7 @@ from accel.overlays import estimate as est
 from accel.overlays.spec import load_spec
 from accel.overlays.vivado_params import BOARDS
 
-SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "estimate_resources"
+ACCEL_RUN = Path(sys.executable).parent / "accel-run"
 
 
 def test_resources_from_cells():
@@ -54,7 +54,7 @@ def test_capacities_are_the_reference_numbers():
     assert (kv["DSP"], kv["LUT"], kv["BRAM36"], kv["URAM"]) == (1_248, 117_120, 144, 64)
 
 
-def test_cli_and_script_report_misfits(monkeypatch):
+def test_cli_reports_misfits(monkeypatch):
     from accel.cli import _register, cli
 
     monkeypatch.setattr(est, "estimate_many", lambda names, use_cache=True: [_fake(n, DSP=999) for n in names])
@@ -63,7 +63,8 @@ def test_cli_and_script_report_misfits(monkeypatch):
     assert res.exit_code == 1
     doc = json.loads(res.stdout)
     assert doc["results"][0]["over"] == ["DSP"]
-    assert est.main(["--spec", "z2_default"]) == 1
+    res = CliRunner().invoke(cli, ["estimate", "--spec", "z2_default"])
+    assert res.exit_code == 1 and "z2_default does not fit" in res.output
     res = CliRunner().invoke(cli, ["estimate", "--spec", "nope"])
     assert res.exit_code == 2 and "no spec 'nope'" in res.output
 
@@ -84,7 +85,7 @@ def test_cache_hit_is_used(monkeypatch, tmp_path):
 # cold: ~1 min YoWASP compile + ~2 min CPU of synth_xilinx; warm (cached): ~2 s. Default run.
 def test_z2_default_fits_the_xc7z020():
     """The real thing: yosys synth_xilinx -family xc7 on accel_top with z2_default's parameters."""
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--spec", "z2_default", "--json"], capture_output=True,
+    proc = subprocess.run([str(ACCEL_RUN), "estimate", "--spec", "z2_default", "--json"], capture_output=True,
                           text=True, check=False, timeout=1800)
     assert proc.returncode in (0, 1), proc.stderr
     (r,) = json.loads(proc.stdout)["results"]
@@ -94,3 +95,18 @@ def test_z2_default_fits_the_xc7z020():
     # one DSP48E1 per int8 MAC (rows x lanes), plus at most a handful for counters/addressing
     assert spec.macs_per_cycle <= r["used"]["DSP"] <= spec.macs_per_cycle + 16
     assert r["used"]["BRAM36"] > 0  # the A banks are block RAM
+
+
+def test_result_file_is_stamped(monkeypatch, tmp_path):
+    from accel.bench.provenance import stamp_problems
+    from accel.cli import _register, cli
+
+    monkeypatch.setattr(est, "estimate_many", lambda names, use_cache=True: [_fake(n, DSP=10) for n in names])
+    _register()
+    out = tmp_path / "estimate.json"
+    res = CliRunner().invoke(cli, ["estimate", "--all", "--result", str(out)])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out.read_text())
+    assert [r["spec"] for r in doc["results"]] == sorted(doc["stamp"]["specs"])
+    assert doc["stamp"]["command"] == f"accel-run estimate --all --result {out}"
+    assert stamp_problems(doc, out) == []

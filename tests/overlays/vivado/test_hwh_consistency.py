@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from board_helpers import needs_tclsh, source_params
 
+from accel.overlays.boards import BOARDS
 from accel.overlays.spec import available_specs, load_spec
-from accel.overlays.vivado_params import BOARDS, write_build_inputs
+from accel.overlays.vivado_params import write_build_inputs
 
 HWH_DIR = Path(__file__).resolve().parents[3] / "overlays" / "hwh"
 SPECS = available_specs()

@@ -8,10 +8,10 @@ import pytest
 from board_helpers import needs_tclsh, source_params
 
 from accel.errors import SpecError
+from accel.overlays.boards import BOARDS
 from accel.overlays.rtl_build import IP_TOP, rtl_sources
 from accel.overlays.spec import available_specs, load_spec
 from accel.overlays.vivado_params import (
-    BOARDS,
     check_flow,
     dma_config,
     render_params,

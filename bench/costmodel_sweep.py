@@ -1,0 +1,241 @@
+"""Cost model vs simulator: predicted and simulated cycles over shapes x schedules, per spec.
+
+For every (spec, shape) the sweep takes schedules (the scheduler's own candidates, a wider set
+with halved/quartered tiles and half-height panels, staging variants and the AXI4MLIR-style Ns
+baseline), runs each one on the Verilator model through the runtime (results checked against
+numpy), and reports
+
+- the prediction error |predicted - simulated| / simulated per run (goal: within 10%),
+- whether the model's pick (``costmodel.choose``, what accel-schedule uses) is the fastest
+  zero-copy schedule of the sweep by simulation (goal: >= 90% of shapes); staging schedules
+  are reported but not in the pick's search space (their pack/unpack copies are host work the
+  simulator does not time).
+
+``accel-run bench-costmodel`` is the command; this module is the logic (shapes are MxNxK: A is
+MxK, B is KxN).
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from accel.contract import costmodel as cm
+from accel.contract.lowering import build_program
+from accel.errors import AccelError
+from accel.overlays.spec import load_spec
+
+from .core import parse_shape
+from .strategies import baseline_schedule
+
+FORMAT = "pynq-accel/costmodel-bench"
+VERSION = 1
+SHAPES = (
+    "1x1x1", "5x3x7", "17x9x33", "20x28x32", "60x72x80", "64x64x64", "128x128x128", "200x220x240",
+    "256x256x256", "37x600x45", "100x1100x70", "1024x16x64", "8x512x512", "1x256x256", "256x1x256",
+    "256x256x1", "33x100x5000", "40x40x9000",
+)
+QUICK_SHAPES = ("5x3x7", "20x28x32", "64x64x64", "37x600x45", "33x100x5000")
+SPECS = ("z2_default", "kv260")
+MAX_PACKETS = 3000  # keep tiny-tile schedules of big shapes out of the sweep (wall time)
+
+
+def describe(s: Any) -> str:
+    flags = [s.order] + (["db"] if s.double_buffer else []) + (["stg"] if s.staging else [])
+    return f"{s.stationarity} {min(s.tile_m, s.m)}x{min(s.tile_n, s.n)}x{min(s.tile_k, s.k)} " + " ".join(flags)
+
+
+def sweep_schedules(spec: Any, m: int, n: int, k: int, limit: int) -> list[Any]:
+    """The schedules to simulate for one shape (the pick first), each a distinct program."""
+    pick = cm.choose(spec, m, n, k).schedule
+    zero_copy = cm.rank(spec, m, n, k, exhaustive=True, max_packets=MAX_PACKETS)
+    staged = cm.rank(spec, m, n, k, fixed={"staging": True}, exhaustive=True, max_packets=MAX_PACKETS)
+    chosen: list[Any] = [pick]
+    keys = {cm.program_key(_build(spec, pick))}
+
+    def add(s: Any) -> None:
+        key = cm.program_key(_build(spec, s))
+        if key not in keys:
+            keys.add(key)
+            chosen.append(s)
+
+    # the model's best few, then an even spread over the rest of its ranking (incl. its worst)
+    zc = [r.schedule for r in zero_copy]
+    head = zc[: max(3, limit // 3)]
+    rest = zc[len(head):]
+    step = max(1, len(rest) // max(1, limit - len(head)))
+    for s in head + rest[::step] + rest[-1:]:
+        if len(chosen) >= limit:
+            break
+        add(s)
+    for s in [r.schedule for r in staged][:2]:
+        add(s)
+    try:
+        add(baseline_schedule(spec, m, n, k))
+    except AccelError:  # the baseline's tiles do not fit this shape/spec: nothing to compare
+        pass
+    return chosen
+
+
+def _build(spec: Any, s: Any) -> Any:
+    return build_program(spec, s)
+
+
+def run_spec(spec_name: str, shapes: list[tuple[int, int, int]], limit: int, seed: int,
+             log: Callable[[str], None]) -> dict[str, Any]:
+    """Simulate the sweep of every shape on one spec: ``{"rows": [...], "picks": [...]}``."""
+    from accel.runtime import Accelerator  # the simulator: only when a sweep runs
+
+    spec = load_spec(spec_name)
+    rng = np.random.default_rng(seed)
+    rows: list[dict[str, Any]] = []
+    picks: list[dict[str, Any]] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        acc = Accelerator(backend="sim", spec=spec)
+    try:
+        for m, n, k in shapes:
+            t0 = time.perf_counter()
+            a = acc.allocate((m, k), np.int8)
+            b = acc.allocate((k, n), np.int8)
+            c = acc.allocate((m, n), np.int32)
+            a[...] = rng.integers(-128, 128, (m, k))
+            b[...] = rng.integers(-128, 128, (k, n))
+            ref = (a.astype(np.int64) @ b.astype(np.int64)).astype(np.int32)
+            scheds = sweep_schedules(spec, m, n, k, limit)
+            shape_rows = []
+            for i, s in enumerate(scheds):
+                prog = _build(spec, s)
+                pred = cm.predict_program(spec, prog)
+                c[...] = 0x5A5A5A5A
+                res = acc.run(prog, a=a, b=b, c=c)
+                ok = bool(np.array_equal(c, ref))
+                err = (pred.cycles - res.cycles) / res.cycles
+                row = {
+                    "spec": spec.name, "shape": [m, n, k], "schedule": s.to_dict(), "describe": describe(s),
+                    "pick": i == 0, "predicted": int(pred.cycles), "simulated": int(res.cycles),
+                    "error": err, "correct": ok, "transfers": prog.transfers,
+                }
+                rows.append(row)
+                shape_rows.append(row)
+                log(f"  {spec.name:<10} {m}x{n}x{k:<8} {describe(s):<28} pred {pred.cycles:>10} sim {res.cycles:>10} "
+                    f"{err * 100:+6.2f}% {'ok' if ok else 'MISMATCH'}{'  <- pick' if i == 0 else ''}")
+            for buf in (a, b, c):
+                buf.freebuffer()
+            zc = [r for r in shape_rows if not r["schedule"]["staging"]]
+            best = min(r["simulated"] for r in zc)
+            pick_row = shape_rows[0]
+            picks.append({
+                "spec": spec.name, "shape": [m, n, k], "pick": pick_row["describe"],
+                "pick_simulated": pick_row["simulated"], "best_simulated": best,
+                "best": next(r["describe"] for r in zc if r["simulated"] == best),
+                "pick_is_fastest": pick_row["simulated"] <= best,
+                "pick_gap": (pick_row["simulated"] - best) / best,
+                "swept": len(shape_rows), "wall_s": time.perf_counter() - t0,
+            })
+    finally:
+        acc.close()
+    return {"rows": rows, "picks": picks}
+
+
+def summarise(rows: list[dict[str, Any]], picks: list[dict[str, Any]]) -> dict[str, Any]:
+    errs = np.array([abs(r["error"]) for r in rows]) if rows else np.zeros(1)
+    out: dict[str, Any] = {
+        "runs": len(rows),
+        "mismatches": sum(1 for r in rows if not r["correct"]),
+        "max_abs_error": float(errs.max()),
+        "mean_abs_error": float(errs.mean()),
+        "within_10pct": float((errs <= 0.10).mean()),
+        "within_5pct": float((errs <= 0.05).mean()),
+        "shapes": len(picks),
+        "pick_fastest": sum(1 for p in picks if p["pick_is_fastest"]),
+        "pick_accuracy": (sum(1 for p in picks if p["pick_is_fastest"]) / len(picks)) if picks else 0.0,
+        "pick_within_1pct": (sum(1 for p in picks if p["pick_gap"] <= 0.01) / len(picks)) if picks else 0.0,
+    }
+    for spec in sorted({r["spec"] for r in rows}):
+        e = np.array([abs(r["error"]) for r in rows if r["spec"] == spec])
+        ps = [p for p in picks if p["spec"] == spec]
+        out[spec] = {"runs": int(e.size), "max_abs_error": float(e.max()), "mean_abs_error": float(e.mean()),
+                     "pick_accuracy": sum(p["pick_is_fastest"] for p in ps) / len(ps)}
+    return out
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    s = doc["summary"]
+    lines = [
+        "## Cost model vs simulator",
+        "",
+        f"{s['runs']} simulated runs over {s['shapes']} (spec, shape) pairs; results checked against numpy "
+        f"({s['mismatches']} mismatches).",
+        "",
+        "| spec | runs | max abs error | mean abs error | pick is fastest |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for spec in doc["config"]["specs"]:
+        if spec in s:
+            t = s[spec]
+            lines.append(f"| {spec} | {t['runs']} | {t['max_abs_error'] * 100:.2f}% | {t['mean_abs_error'] * 100:.2f}% "
+                         f"| {t['pick_accuracy'] * 100:.0f}% |")
+    lines += [
+        f"| **all** | {s['runs']} | {s['max_abs_error'] * 100:.2f}% | {s['mean_abs_error'] * 100:.2f}% | "
+        f"{s['pick_accuracy'] * 100:.0f}% ({s['pick_fastest']}/{s['shapes']}) |",
+        "",
+        f"Runs within 10%: {s['within_10pct'] * 100:.1f}% (goal: all); within 5%: {s['within_5pct'] * 100:.1f}%. "
+        f"Pick within 1% of the fastest: {s['pick_within_1pct'] * 100:.0f}% (goal for exact: >= 90%).",
+        "",
+        "| spec | shape (MxNxK) | model's pick | simulated | fastest swept | simulated | gap | swept |",
+        "|---|---|---|---:|---|---:|---:|---:|",
+    ]
+    for p in doc["picks"]:
+        lines.append(
+            f"| {p['spec']} | {'x'.join(map(str, p['shape']))} | {p['pick']} | {p['pick_simulated']} | {p['best']} | "
+            f"{p['best_simulated']} | {p['pick_gap'] * 100:.1f}% | {p['swept']} |"
+        )
+    lines += [
+        "",
+        "| spec | shape | schedule | predicted | simulated | error |",
+        "|---|---|---|---:|---:|---:|",
+    ]
+    for r in doc["rows"]:
+        pick = " (pick)" if r["pick"] else ""
+        lines.append(f"| {r['spec']} | {'x'.join(map(str, r['shape']))} | {r['describe']}{pick} "
+                     f"| {r['predicted']} | {r['simulated']} | {r['error'] * 100:+.2f}% |")
+    return "\n".join(lines) + "\n"
+
+
+
+
+def run_sweep(specs: Sequence[str], shapes: Sequence[str], schedules: int, seed: int,
+              log: Callable[[str], None]) -> dict[str, Any]:
+    """The whole sweep as one JSON-ready document (config, summary, picks, rows)."""
+    parsed = [parse_shape(s) for s in shapes]
+    t0 = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    picks: list[dict[str, Any]] = []
+    for spec in specs:
+        res = run_spec(spec, parsed, schedules, seed, log)
+        rows += res["rows"]
+        picks += res["picks"]
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "model": cm.MODEL_VERSION,
+        "timing": dict(cm.DEFAULT_TIMING.__dict__),
+        "config": {"specs": list(specs), "shapes": list(shapes), "schedules_per_shape": schedules, "seed": seed},
+        "host": {"python": platform.python_version(), "machine": platform.machine()},
+        "wall_s": time.perf_counter() - t0,
+        "summary": summarise(rows, picks),
+        "picks": picks,
+        "rows": rows,
+    }
+
+
+def passed(doc: dict[str, Any]) -> bool:
+    """The sweep's goals: every result correct, every prediction within 10%, pick fastest >= 90%."""
+    s = doc["summary"]
+    return s["mismatches"] == 0 and s["within_10pct"] == 1.0 and s["pick_accuracy"] >= 0.9

@@ -1,0 +1,281 @@
+"""The named values the document templates quote, derived from the stamped result files.
+
+:func:`values` maps every placeholder name to its text. The names say where a number comes from:
+
+- ``bench.<spec>.<MxNxK>.<strategy>.<field>``: one row of ``docs/results/bench.json`` (fields in
+  :func:`_row_values`); ``bench.<spec>.*`` summaries over a spec's shapes; ``bench.ladder.*``
+  summaries over the whole sweep; ``bench.analysis.*`` the 256^3 z2 breakdown; ``bench.*_table``
+  rendered tables;
+- ``costmodel.*``: ``docs/results/costmodel.json`` (summary, per spec, the 256^3 z2 pick);
+- ``resources.<spec>.*``: ``docs/results/estimate.json``;
+- ``simspeed.<spec>.*``: ``docs/results/sim_speed.json``;
+- ``spec.<spec>.*``: the spec itself (array size, port width, clock, bus costs), which the result
+  files' stamps pin by hash.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from accel.errors import InputError
+from accel.overlays.spec import load_spec
+
+from .core import TARGET_SHAPE, TARGET_SPEC, shape_str
+from .report import fmt_bytes, fmt_int, fmt_time
+
+TARGET = shape_str(TARGET_SHAPE)
+SELECTED_SHAPES = ("64x64x64", TARGET, "200x220x240")  # the BENCHMARKS.md excerpt, on TARGET_SPEC
+RUNG_SHORT = {"baseline": "baseline", "zero_copy": "+ zero-copy", "scheduled": "+ schedule",
+              "double_buffer": "+ double buffer"}
+LADDER_TOP = "double_buffer"
+
+
+def g3(x: float) -> str:
+    """Three significant digits, no trailing zeros (14.2, 1.12, 96.4)."""
+    return f"{x:.3g}"
+
+
+def _ms(seconds: float) -> str:
+    return f"{g3(seconds * 1e3)} ms"
+
+
+def _range(xs: Iterable[float]) -> str:
+    xs = list(xs)
+    return f"{g3(min(xs))}-{g3(max(xs))}" if xs else "-"
+
+
+def _shape_label(shape: str) -> str:
+    m, n, k = shape.split("x")
+    return f"{m}^3" if m == n == k != "1" else shape
+
+
+# ----------------------------------------------------------------------------- bench.json
+def _row_values(r: Mapping[str, Any]) -> dict[str, str]:
+    p, vb, c = r["projection"], r.get("vs_baseline") or {}, r.get("counters", {})
+    return {
+        "cycles": fmt_int(r["cycles"]),
+        "bound": fmt_int(r["roofline"]["bound"]),
+        "limit": r["roofline"]["limit"],
+        "x_roofline": g3(r["cycles_over_bound"]),
+        "busy": fmt_int(c.get("BUSY")),
+        "schedule": r["schedule_str"],
+        "tiles": fmt_int(r["tiles"]),
+        "cycles_speedup": g3(vb["cycles_speedup"]) if vb.get("cycles_speedup") else "-",
+        "proj_speedup": g3(vb["projected_speedup"]) if vb.get("projected_speedup") else "-",
+        "cpu_copied": fmt_bytes(r["cpu_bytes_copied"]),
+        "cpu_copied_mb": f"{r['cpu_bytes_copied'] / 1e6:.3g} MB" if r["cpu_bytes_copied"] else "0",
+        "dma_bytes": fmt_bytes(r["ddr_bytes"]),
+        "mmio_ops": fmt_int(r["mmio_ops"]),
+        "dma_transfers": fmt_int(r["dma_transfers"]),
+        "fabric_time": _ms(p["fabric_s"]),
+        "host_time": _ms(p["host_s"]),
+        "board_time": _ms(p["total_s"]),
+    }
+
+
+def _rows_by(doc: Mapping[str, Any]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    rows = {}
+    for r in doc["rows"]:
+        if "error" in r:
+            raise InputError(f"docs/results/bench.json: {r['spec']} {r['shape_str']} {r['strategy']} failed "
+                             f"({r['error']}): fix it and re-run the benchmark")
+        rows[(r["spec"], r["shape_str"], r["strategy"])] = r
+    return rows
+
+
+def _selected_table(rows: Mapping[tuple[str, str, str], dict[str, Any]], spec: str) -> str:
+    head = ("| shape | strategy | schedule | cycles | x | cyc/bound | DDR bytes | CPU copied | MMIO | DMA "
+            "| fabric + host = proj. | x |")
+    lines = [head, "|" + "---|" * head.count(" | ") + "---|"]
+    for shape in SELECTED_SHAPES:
+        for i, key in enumerate(RUNG_SHORT):
+            r = rows[(spec, shape, key)]
+            p, vb = r["projection"], r["vs_baseline"]
+            lines.append(
+                f"| {_shape_label(shape) if i == 0 else ''} | {RUNG_SHORT[key]} | `{r['schedule_str']}` "
+                f"| {fmt_int(r['cycles'])} | {vb['cycles_speedup']:.2f} | {r['cycles_over_bound']:.2f} "
+                f"| {fmt_bytes(r['ddr_bytes'])} | {fmt_bytes(r['cpu_bytes_copied'])} | {fmt_int(r['mmio_ops'])} "
+                f"| {fmt_int(r['dma_transfers'])} | {fmt_time(p['fabric_s'])} + {fmt_time(p['host_s'])} = "
+                f"{fmt_time(p['total_s'])} | {vb['projected_speedup']:.1f} |")
+    return "\n".join(lines)
+
+
+def _targets_table(targets: Iterable[Mapping[str, Any]]) -> str:
+    lines = ["| target | wanted | measured | met |", "|---|---|---|---|"]
+    for t in targets:
+        met = {True: "yes", False: "**no**", None: "n/a"}[t["met"]]
+        lines.append(f"| {t['name']} | {t['target']} | {t['value']} | {met} |")
+    return "\n".join(lines)
+
+
+def _spec_summary(rows: Mapping[tuple[str, str, str], dict[str, Any]], spec: str) -> dict[str, str]:
+    """Ranges of the full ladder's gains over a spec's shapes (multi-tile: the baseline splits them)."""
+    shapes = sorted({s for (sp, s, _k) in rows if sp == spec}, key=lambda s: [int(d) for d in s.split("x")])
+    multi = [s for s in shapes if rows[(spec, s, "baseline")]["tiles"] > 1]
+    top = {s: rows[(spec, s, LADDER_TOP)] for s in shapes}
+    speed = {s: top[s]["vs_baseline"]["cycles_speedup"] for s in multi}
+    return {
+        "shapes": str(len(shapes)),
+        "top_cycles_speedup_range": _range(speed.values()),
+        "top_proj_speedup_range": _range(top[s]["vs_baseline"]["projected_speedup"] for s in multi),
+        "best_shape": _shape_label(max(speed, key=speed.__getitem__)) if speed else "-",
+        "worst_shape": _shape_label(min(speed, key=speed.__getitem__)) if speed else "-",
+        "single_tile_shapes": ", ".join(_shape_label(s) for s in shapes if s not in multi) or "none",
+        "db_gain_range": _range(rows[(spec, s, "scheduled")]["cycles"] / top[s]["cycles"] for s in shapes),
+    }
+
+
+def _ladder_summary(rows: Mapping[tuple[str, str, str], dict[str, Any]]) -> dict[str, str]:
+    """Rung 2 and rung 3 against the baseline over every (spec, shape)."""
+    zc = [r for (_sp, _s, k), r in rows.items() if k == "zero_copy"]
+    cuts = []
+    for (sp, s, k), r in rows.items():
+        base = rows[(sp, s, "baseline")]
+        if k == "scheduled" and base["tiles"] > 1:
+            cuts += [1 - r[f] / base[f] for f in ("dma_transfers", "mmio_ops")]
+    return {
+        "zero_copy_cycles_speedup_range": _range(r["vs_baseline"]["cycles_speedup"] for r in zc),
+        "zero_copy_proj_speedup_range": _range(r["vs_baseline"]["projected_speedup"] for r in zc),
+        "scheduled_cut_pct_range": _range(100 * c for c in cuts),
+    }
+
+
+def _analysis(rows: Mapping[tuple[str, str, str], dict[str, Any]]) -> dict[str, str]:
+    """Where the top rung's cycles above the roofline go, at 256^3 on z2 (docs/BENCHMARKS.md)."""
+    spec = load_spec(TARGET_SPEC)
+    base, zc, sched, ours = (rows[(TARGET_SPEC, TARGET, k)] for k in RUNG_SHORT)
+    m, n, _k = TARGET_SHAPE
+    tile_m = min(ours["schedule"]["tile_m"], m)
+    bound = ours["roofline"]["bound"]
+    stream = math.ceil(ours["dma_bytes_in"] / spec.read_bytes_per_cycle)
+    drain_bytes = tile_m * min(ours["schedule"]["tile_n"], n) * 4
+    return {
+        "extra_cycles": fmt_int(ours["cycles"] - bound),
+        "stream_cycles": fmt_int(stream),
+        "stream_extra": fmt_int(stream - bound),
+        "stream_over_bound": f"{stream / bound:.2f}",
+        "gap_cycles": fmt_int(ours["cycles"] - stream),
+        "panels": str(math.ceil(m / tile_m)),
+        "drain_cycles": fmt_int(drain_bytes // spec.write_bytes_per_cycle),
+        "drain_kib": f"{drain_bytes / 1024:g} KiB",
+        "db_gain": f"{sched['cycles'] / ours['cycles']:.2f}",
+        "mmio_per_transfer": f"{ours['mmio_ops'] / ours['dma_transfers']:.0f}",
+        "mmio_ratio": f"{base['mmio_ops'] / ours['mmio_ops']:.0f}",
+        "zc_dma_over_base": f"{zc['ddr_bytes'] / base['ddr_bytes']:.1f}",
+    }
+
+
+def bench_values(doc: Mapping[str, Any]) -> dict[str, str]:
+    rows = _rows_by(doc)
+    out: dict[str, str] = {}
+    for (spec, shape, key), r in rows.items():
+        out.update({f"bench.{spec}.{shape}.{key}.{f}": v for f, v in _row_values(r).items()})
+    cfg = doc["config"]
+    for spec in cfg["specs"]:
+        out.update({f"bench.{spec}.{f}": v for f, v in _spec_summary(rows, spec).items()})
+        stats = doc["meta"].get("sim_stats", {}).get(spec, {})
+        out[f"bench.{spec}.sim_mcps"] = f"{stats['cycles_per_second'] / 1e6:.2f}" if stats else "-"
+    out.update({f"bench.ladder.{f}": v for f, v in _ladder_summary(rows).items()})
+    out.update({f"bench.analysis.{f}": v for f, v in _analysis(rows).items()})
+    probes = doc.get("probes", [])
+    out.update({
+        "bench.runs": str(len(doc["rows"])),
+        "bench.correct": str(sum(1 for r in doc["rows"] if r.get("correct"))),
+        "bench.probes": str(len(probes)),
+        "bench.probes_correct": str(sum(1 for p in probes if p.get("correct"))),
+        "bench.n_shapes": str(len(cfg["shapes"])),
+        "bench.n_specs": str(len(cfg["specs"])),
+        "bench.n_strategies": str(len(cfg["strategies"])),
+        "bench.wall_min": f"{doc['summary']['wall_s'] / 60:.0f}",
+        "bench.selected_table": _selected_table(rows, TARGET_SPEC),
+        "bench.targets_table": _targets_table(doc["targets"]),
+    })
+    return out
+
+
+# ----------------------------------------------------------------------------- the other results
+def costmodel_values(doc: Mapping[str, Any]) -> dict[str, str]:
+    s = doc["summary"]
+    out = {
+        "costmodel.runs": str(s["runs"]),
+        "costmodel.pairs": str(s["shapes"]),
+        "costmodel.pick_fastest": str(s["pick_fastest"]),
+        "costmodel.max_error_pct": f"{s['max_abs_error'] * 100:.2f}",
+        "costmodel.mean_error_pct": f"{s['mean_abs_error'] * 100:.2f}",
+        "costmodel.mismatches": str(s["mismatches"]),
+    }
+    lines = ["| spec | runs | max abs error | mean abs error | pick is fastest |", "|---|---:|---:|---:|---:|"]
+    for spec in doc["config"]["specs"]:
+        t = s[spec]
+        lines.append(f"| {spec} | {t['runs']} | {t['max_abs_error'] * 100:.2f}% | {t['mean_abs_error'] * 100:.2f}% "
+                     f"| {t['pick_accuracy'] * 100:.0f}% |")
+    out["costmodel.table"] = "\n".join(lines)
+    pick = next((r for r in doc["rows"] if r["pick"] and r["spec"] == TARGET_SPEC
+                 and shape_str(r["shape"]) == TARGET), None)
+    if pick is not None:
+        out["costmodel.target.pick_predicted"] = fmt_int(pick["predicted"])
+        out["costmodel.target.pick_simulated"] = fmt_int(pick["simulated"])
+        out["costmodel.target.pick_error_cycles"] = fmt_int(abs(pick["predicted"] - pick["simulated"]))
+    return out
+
+
+def estimate_values(doc: Mapping[str, Any]) -> dict[str, str]:
+    out = {}
+    lines = ["| spec | part | LUT | FF | DSP | BRAM36 | fits |", "|---|---|---:|---:|---:|---:|---|"]
+    for r in doc["results"]:
+        used, util = r["used"], r["util"]
+        pre = f"resources.{r['spec']}."
+        out[pre + "lut"] = f"{used['LUT'] / 1000:.1f}k"
+        out[pre + "ff"] = f"{used['FF'] / 1000:.1f}k"
+        out[pre + "dsp"] = fmt_int(used["DSP"])
+        out[pre + "bram36"] = f"{used['BRAM36']:g}"
+        for res in ("LUT", "FF", "DSP", "BRAM36"):
+            out[pre + f"{res.lower()}_pct"] = f"{util[res] * 100:.0f}%"
+        cells = [f"{out[pre + k]} ({out[pre + k + '_pct']})" for k in ("lut", "ff", "dsp", "bram36")]
+        lines.append(f"| {r['spec']} | {r['part']} | {' | '.join(cells)} | {'yes' if r['fits'] else '**no**'} |")
+    out["resources.table"] = "\n".join(lines)
+    return out
+
+
+def sim_speed_values(doc: Mapping[str, Any]) -> dict[str, str]:
+    out = {}
+    lines = ["| spec | cycles | M cycles/s (C++ wall) | M cycles/s (CPU) | M cycles/s (end to end) |",
+             "|---|---:|---:|---:|---:|"]
+    for r in doc["results"]:
+        pre = f"simspeed.{r['spec']}."
+        out[pre + "mcps_cpu"] = f"{r['cycles_per_cpu_second'] / 1e6:.1f}"
+        out[pre + "mcps_wall"] = f"{r['cycles_per_second'] / 1e6:.1f}"
+        out[pre + "mcps_end_to_end"] = f"{r['cycles_per_second_end_to_end'] / 1e6:.1f}"
+        lines.append(f"| {r['spec']} | {fmt_int(r['cycles'])} | {out[pre + 'mcps_wall']} | {out[pre + 'mcps_cpu']} "
+                     f"| {out[pre + 'mcps_end_to_end']} |")
+    out["simspeed.table"] = "\n".join(lines)
+    return out
+
+
+def spec_values(names: Iterable[str]) -> dict[str, str]:
+    out = {}
+    for name in names:
+        s = load_spec(name)
+        pre = f"spec.{name}."
+        out.update({
+            pre + "array": f"{s.rows}x{s.lanes}",
+            pre + "hp_bits": str(s.read_bytes_per_cycle * 8),
+            pre + "fabric_mhz": f"{s.fabric_mhz:g}",
+            pre + "read_bytes_per_cycle": str(s.read_bytes_per_cycle),
+            pre + "mmio_cycles": str(s.mmio_cycles),
+            pre + "latency_cycles": str(s.latency_cycles),
+        })
+    return out
+
+
+def values(results: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """Every placeholder value, from the result files by name (``bench.json``, ``costmodel.json``, ...)."""
+    out = bench_values(results["bench.json"])
+    out.update(costmodel_values(results["costmodel.json"]))
+    out.update(estimate_values(results["estimate.json"]))
+    out.update(sim_speed_values(results["sim_speed.json"]))
+    specs = {n for doc in results.values() for n in doc["stamp"]["specs"]}
+    out.update(spec_values(sorted(specs)))
+    return out
