@@ -11,9 +11,9 @@ import hashlib
 import math
 import platform
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from accel.errors import AccelError
 from accel.overlays.spec import load_spec
 
 from .provenance import git_state, now
+
+if TYPE_CHECKING:
+    from accel.runtime.executor import RunResult
 from .strategies import (
     BY_KEY,
     DEFAULT_BASELINE_TILE,
@@ -124,21 +127,6 @@ def _copy_calls(prog: Any) -> int:
     return sum(1 for e in list(prog.mm2s) + list(prog.s2mm) if e[3])
 
 
-def _get(res: Any, name: str, default: Any = None) -> Any:
-    if isinstance(res, dict):
-        return res.get(name, default)
-    return getattr(res, name, default)
-
-
-def _result_dict(res: Any) -> dict[str, Any]:
-    if hasattr(res, "to_dict"):
-        try:
-            return dict(res.to_dict())
-        except Exception:  # pragma: no cover - defensive: the row still has the fields we need
-            pass
-    return {}
-
-
 def _time_numpy(a: np.ndarray, b: np.ndarray, repeats: int) -> tuple[np.ndarray, float]:
     best = math.inf
     ref = None
@@ -183,26 +171,23 @@ def _run_one(acc: Any, prog: Any, ops: _Operands, staging: bool) -> tuple[Any, n
     return res, np.array(ops.c, copy=True), "cma"
 
 
-def make_row(spec: Any, shape: Shape, key: str, sched: Any, source: str, prog: Any, res: Any,
+def make_row(spec: Any, shape: Shape, key: str, sched: Any, source: str, prog: Any, res: RunResult,
              out: np.ndarray, ref: np.ndarray, numpy_s: float, operands: str) -> dict[str, Any]:
     """One benchmark row: counts, cycles, roofline, projection (ratios are added later)."""
     m, n, k = shape
     native, pyprof = profiles_for(spec.board)
     diff = out.astype(np.int64) - ref.astype(np.int64)
     bad = int(np.count_nonzero(diff))
-    counters = dict(_get(res, "counters", {}) or {})
-    cycles = int(_get(res, "cycles", counters.get("CYCLES", 0)))
+    counters = dict(res.counters)
+    cycles = int(res.cycles)
     stats = dict(prog.stats)
-    dma_bytes = int(stats.get("dma_bytes_in", 0)) + int(stats.get("dma_bytes_out", 0))
-    flush = _get(res, "flush_bytes", None)
-    inval = _get(res, "invalidate_bytes", None)
-    cache_bytes = dma_bytes if flush is None and inval is None else int(flush or 0) + int(inval or 0)
+    cache_bytes = res.flush_bytes + res.invalidate_bytes
     counts = {
-        "cpu_bytes_copied": int(_get(res, "cpu_bytes_copied", 0) or 0),
+        "cpu_bytes_copied": res.cpu_bytes_copied,
         "cache_bytes": cache_bytes,
-        "dma_transfers": int(_get(res, "dma_transfers", prog.transfers) or 0),
+        "dma_transfers": res.dma_transfers,
         "copy_calls": _copy_calls(prog),
-        "mmio_ops": int(_get(res, "mmio_ops", 0) or 0),
+        "mmio_ops": res.mmio_ops,
     }
     roof = roofline(spec, m, n, k)
     macs = m * n * k
@@ -229,14 +214,14 @@ def make_row(spec: Any, shape: Shape, key: str, sched: Any, source: str, prog: A
         "bound_over_cycles": roof["bound"] / cycles if cycles else None,
         "cycles_over_bound": cycles / roof["bound"] if roof["bound"] else None,
         "mac_utilisation": macs / (cycles * spec.macs_per_cycle) if cycles else None,
-        "ddr_bytes": int(_get(res, "ddr_bytes", dma_bytes) or 0),
+        "ddr_bytes": res.ddr_bytes,
         # DMA bytes + every CPU-copied byte read once and written once (an upper estimate: caches
         # can absorb part of it); shown for context, the targets use the DMA figure above
-        "ddr_bytes_incl_cpu": int(_get(res, "ddr_bytes", dma_bytes) or 0) + 2 * counts["cpu_bytes_copied"],
+        "ddr_bytes_incl_cpu": res.ddr_bytes + 2 * counts["cpu_bytes_copied"],
         "dma_bytes_in": int(stats.get("dma_bytes_in", 0)),
         "dma_bytes_out": int(stats.get("dma_bytes_out", 0)),
         **counts,
-        "wall_s": float(_get(res, "wall_s", 0.0) or 0.0),
+        "wall_s": res.wall_s,
         "numpy_s": numpy_s,
         "projection": {
             "fabric_s": fabric_s,
@@ -253,7 +238,7 @@ def make_row(spec: Any, shape: Shape, key: str, sched: Any, source: str, prog: A
         "mismatches": bad,
         "max_abs_err": int(np.abs(diff).max()) if diff.size else 0,
         "c_sha256": hashlib.sha256(np.ascontiguousarray(out, dtype="<i4").tobytes()).hexdigest(),
-        "runtime_result": _result_dict(res),
+        "runtime_result": res.to_dict(),
     }
     return row
 
@@ -366,13 +351,13 @@ def run_probes(acc: Any, spec: Any, shape: Shape, cfg: BenchConfig) -> list[dict
             try:
                 prog = build_program(spec, sched, name="bench_probe")
                 res, out, _ = _run_one(acc, prog, ops, sched.staging)
-                mmio = int(_get(res, "mmio_ops", 0) or 0)
+                mmio = res.mmio_ops
                 out_rows.append({
                     "spec": spec.name, "shape_str": shape_str(shape), "variant": name,
                     "schedule_str": describe(sched), "schedule_source": source,
                     "tiles": int(prog.stats.get("tiles", 0)),
-                    "dma_transfers": int(_get(res, "dma_transfers", prog.transfers) or 0),
-                    "mmio_ops": mmio, "cycles": int(_get(res, "cycles", 0) or 0),
+                    "dma_transfers": res.dma_transfers,
+                    "mmio_ops": mmio, "cycles": res.cycles,
                     "correct": bool(np.array_equal(out, ref)),
                 })
             except AccelError as exc:
@@ -442,9 +427,3 @@ def run_bench(cfg: BenchConfig, *, progress: bool = True,
     if sim_stats:
         result.meta["sim_stats"] = sim_stats
     return result
-
-
-def iter_rows(result: BenchResult, spec: str | None = None, shape: str | None = None) -> Iterable[dict[str, Any]]:
-    for r in result.rows:
-        if (spec is None or r["spec"] == spec) and (shape is None or r["shape_str"] == shape):
-            yield r

@@ -2,7 +2,8 @@
 
 A number quoted in README.md or docs/BENCHMARKS.md is only worth what is known about how it was
 made, so every measurement command (``accel-run bench``, ``bench-costmodel``, ``sim-speed``,
-``estimate``) writes its result file through :func:`write_result`, which adds a ``stamp``:
+``estimate``) takes a stamp (:func:`make_stamp`) before it measures and writes its result file
+through :func:`write_result` with it:
 
 - ``git``: the commit and whether the work tree had uncommitted changes (``dirty``);
 - ``specs``: the hash of every configuration measured (``Spec.hash``);
@@ -99,12 +100,15 @@ def make_stamp(kind: str, specs: Iterable[str | Spec], command: str) -> dict[str
     }
 
 
-def write_result(path: str | Path, kind: str, doc: Mapping[str, Any], specs: Iterable[str | Spec],
-                 command: str) -> Path:
-    """Write ``doc`` plus its ``stamp`` as JSON to ``path`` (parents created, atomically)."""
+def write_result(path: str | Path, doc: Mapping[str, Any], stamp: Mapping[str, Any]) -> Path:
+    """Write ``doc`` plus its ``stamp`` as JSON to ``path`` (parents created, atomically).
+
+    Take the stamp with :func:`make_stamp` *before* measuring: it then describes the tree the
+    numbers were measured on, even if files change during a long run.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    out = {"stamp": make_stamp(kind, specs, command), **doc}
+    out = {"stamp": dict(stamp), **doc}
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(out, indent=1, default=_json_default) + "\n")
     tmp.replace(path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from accel.contract.hostcost import PROFILES
@@ -166,10 +166,10 @@ def to_dict(result: BenchResult) -> dict[str, Any]:
     }
 
 
-def write_json(result: BenchResult, path: str, *, command: str) -> None:
-    """The stamped result file of a ladder run (``command`` is what re-runs it)."""
+def write_json(result: BenchResult, path: str, *, stamp: Mapping[str, Any]) -> None:
+    """The result file of a ladder run with its provenance ``stamp`` (taken before the run)."""
     doc = json.loads(json.dumps(to_dict(result), default=_json_default))  # plain JSON types throughout
-    write_result(path, "bench", doc, result.config.specs, command)
+    write_result(path, doc, stamp)
 
 
 def _json_default(obj: Any) -> Any:

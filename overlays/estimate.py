@@ -8,9 +8,10 @@ numbers are an estimate of the accelerator alone (without the AXI DMA, the Smart
 the reset block the block design adds), good for "does it fit, roughly how full is it";
 ``report_utilization`` of a Vivado build is the real figure.
 
-Results are cached under ``cache_dir("yosys", <key>)``, the key (``build.content_key``) hashing
-the RTL, the generated header, the parameters, the family, this module's synthesis script and
-the yosys version, so a warm call is instant.
+Results are cached entries of the project's builder under ``cache_dir("yosys", <key>)``, the key
+(``build.content_key``) hashing the RTL, the generated header, the parameters, the family, this
+module's synthesis script and the yosys version, so a warm call is instant; concurrent estimates
+of one configuration run yosys once. A cold run prints its progress on stderr.
 
     from accel.overlays.estimate import estimate
     r = estimate("z2_default")            # Estimate(...); r.fits, r.used["DSP"], r.seconds
@@ -20,9 +21,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -31,14 +34,20 @@ from typing import Any
 
 from accel.errors import BackendError
 from accel.overlays.boards import get_board
-from accel.overlays.build import content_key, hdl_files
+from accel.overlays.build import ENTRY_INFO, cached_entry_at, content_key, hdl_files
 from accel.overlays.rtl_build import SPEC_HEADER, TOP, rtl_sources, write_spec_header
-from accel.overlays.spec import Spec, available_specs, load_spec
+from accel.overlays.spec import Spec, load_spec
 from accel.overlays.tools import cache_dir, yosys_bin, yosys_version
 
 # Bump when the synthesis script or the cell accounting below changes (invalidates caches).
 SCRIPT_VERSION = "1"
 RESOURCES = ("LUT", "FF", "DSP", "BRAM36", "LUTRAM", "URAM")
+RESULT_FILE = "result.json"  # the entry's one artifact (its sha256 is checked on every hit)
+YOSYS_LOG = "yosys.log"
+KEEP_ESTIMATES = 32  # cache entries kept (most recently used first)
+PROGRESS_SECONDS = 10.0  # longest silence on stderr while yosys runs
+PASS_TAIL_BYTES = 64 * 1024  # how much of the growing yosys log a progress line reads
+_PASS = re.compile(r"^(\d+(?:\.\d+)*)\. Executing (\S+) pass", re.MULTILINE)
 
 # LUTs a distributed-RAM / shift-register primitive occupies (UG474 ch. 5, UG574 ch. 5).
 LUTRAM_LUTS: dict[str, int] = {
@@ -179,50 +188,174 @@ def cache_key(spec: Spec, family: str) -> str:
     )[:32]
 
 
-def estimate(spec: str | Spec, *, use_cache: bool = True, timeout: float | None = 3600) -> Estimate:
-    """Synthesise ``accel_top`` for ``spec`` with yosys (or read the cache) and count resources."""
+def estimate(
+    spec: str | Spec, *, use_cache: bool = True, timeout: float | None = 3600, progress: bool = True
+) -> Estimate:
+    """Synthesise ``accel_top`` for ``spec`` with yosys (or read the cache) and count resources.
+
+    The result is the cache entry ``cache_dir("yosys", <key>)`` of the project's builder
+    (:func:`~accel.overlays.build.cached_entry_at`): one lock per configuration, so two estimates
+    of one configuration run yosys once and never share a work directory; yosys works in a
+    temporary directory renamed into place when it is done; ``result.json`` is checked against
+    its recorded sha256 before it is believed (a damaged one is synthesised again). While yosys
+    runs, ``progress`` prints the configuration, the step and the elapsed time on stderr.
+    """
     spec = load_spec(spec)
     flow = get_board(spec.board)  # the part's family and capacities (overlays/boards.toml)
     family = flow.yosys_family
     key = cache_key(spec, family)
-    work = cache_dir("yosys", key)
-    result_file = work / "result.json"
-    if use_cache and result_file.is_file():
-        try:
-            doc = json.loads(result_file.read_text())
-            return _from_doc(spec, flow.capacity, doc, key, cached=True)
-        except (ValueError, KeyError):
-            pass  # a damaged cache entry: synthesise again
+    root = cache_dir("yosys")
+    ran: list[dict[str, Any]] = []  # the result when this call ran yosys (not a cache hit)
 
+    with _Progress(spec.name, progress) as bar:
+
+        def build(tmp: Path, log: Path) -> dict[str, Any]:
+            doc = _legacy_result(root / key, spec, family) if use_cache else None
+            if doc is not None:  # keep its yosys work files too (the log is what one debugs with)
+                shutil.copytree(root / key, tmp, dirs_exist_ok=True)
+            else:
+                doc = _synthesise(spec, family, tmp, log, timeout, bar)
+                ran.append(doc)
+            (tmp / RESULT_FILE).write_text(json.dumps(doc, indent=1, sort_keys=True))
+            return {"spec": spec.name, "spec_hash": spec.hash, "family": family}
+
+        bar.step("waiting for the cache entry (another estimate of this configuration may be running)", say=False)
+        entry = cached_entry_at(root, key, build, keep=KEEP_ESTIMATES, artifacts=(RESULT_FILE,), rebuild=not use_cache)
+        if ran:
+            bar.step("done")
+    try:
+        doc = json.loads((entry / RESULT_FILE).read_text())
+        return _from_doc(spec, flow.capacity, doc, key, cached=not ran)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise BackendError(
+            f"the cached estimate {entry / RESULT_FILE} is unreadable ({exc}); delete {entry} and run again"
+        ) from exc
+
+
+def _synthesise(
+    spec: Spec, family: str, work: Path, log: Path, timeout: float | None, bar: _Progress
+) -> dict[str, Any]:
+    """Run yosys ``synth_xilinx`` in ``work`` (a fresh temporary); return the result document."""
     sources = rtl_sources(TOP)
     if not sources or sources[-1].stem != TOP:
         raise BackendError(f"the RTL for {TOP} is incomplete (found {[p.name for p in sources]})")
+    bar.step("copying the RTL")
     rtl = work / "rtl"
-    rtl.mkdir(exist_ok=True)
+    rtl.mkdir()
     names = []
     for src in sources:
         shutil.copyfile(src, rtl / src.name)
         names.append(f"rtl/{src.name}")
     write_spec_header(spec, work / "inc")
     (work / "synth.ys").write_text(_script(spec, names, family))
-    (work / "stat.json").unlink(missing_ok=True)
 
-    cmd = [yosys_bin(), "-q", "-l", "yosys.log", "synth.ys"]
+    cmd = [yosys_bin(), "-q", "-l", YOSYS_LOG, "synth.ys"]
+    bar.step("yosys synth_xilinx", log=work / YOSYS_LOG)
     returncode, seconds, cpu = _run_timed(cmd, work, timeout)
-    if returncode is None:
-        raise BackendError(f"yosys did not finish synthesising {spec.name} within {timeout:.0f} s")
-    if returncode != 0 or not (work / "stat.json").is_file():
-        out = (work / "yosys.out").read_text(errors="replace")
+    if returncode is None or returncode != 0 or not (work / "stat.json").is_file():
+        _append(log, work / "yosys.out", work / YOSYS_LOG)  # the temporary goes; the build log stays
+        if returncode is None:
+            raise BackendError(f"yosys did not finish synthesising {spec.name} within {timeout:.0f} s (log: {log})")
+        out = (work / "yosys.out").read_text(errors="replace") if (work / "yosys.out").is_file() else ""
         tail = "\n".join(out.strip().splitlines()[-15:])
-        raise BackendError(f"yosys synth_xilinx failed for {spec.name} (log: {work / 'yosys.log'}):\n{tail}")
-    stat = json.loads((work / "stat.json").read_text())
-    cells = {k: int(v) for k, v in stat["design"]["num_cells_by_type"].items() if not k.startswith("$")}
-    doc = {"cells": cells, "seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1), "family": family,
-           "spec_hash": spec.hash}
-    tmp = result_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, indent=1, sort_keys=True))
-    tmp.replace(result_file)
-    return _from_doc(spec, flow.capacity, doc, key, cached=False)
+        raise BackendError(f"yosys synth_xilinx failed for {spec.name} (log: {log}):\n{tail}")
+    bar.step("reading stats")
+    stats = json.loads((work / "stat.json").read_text())
+    cells = {k: int(v) for k, v in stats["design"]["num_cells_by_type"].items() if not k.startswith("$")}
+    return {
+        "cells": cells,
+        "seconds": round(seconds, 1),
+        "cpu_seconds": round(cpu, 1),
+        "family": family,
+        "spec_hash": spec.hash,
+    }
+
+
+def _append(log: Path, *files: Path) -> None:
+    with log.open("a") as out:
+        for f in files:
+            if f.is_file():
+                out.write(f"\n--- {f.name}\n")
+                out.write(f.read_text(errors="replace"))
+
+
+def _legacy_result(entry: Path, spec: Spec, family: str) -> dict[str, Any] | None:
+    """A ``result.json`` that earlier versions wrote straight into the entry (no ``build.json``).
+
+    Adopted when well-formed and for this configuration, so an upgrade does not re-run minutes
+    of yosys; never when the entry has a ``build.json`` (then its record found it damaged).
+    """
+    if (entry / ENTRY_INFO).exists():
+        return None
+    try:
+        doc = json.loads((entry / RESULT_FILE).read_text())
+        _from_doc(spec, {}, doc, "", cached=True)  # raises on a malformed document
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if doc.get("family") != family or doc.get("spec_hash", spec.hash) != spec.hash:
+        return None
+    return doc
+
+
+class _Progress:
+    """Progress of one estimate on stderr: the configuration, the step, the seconds since it began.
+
+    A line at each announced step and, from a thread, at least every :data:`PROGRESS_SECONDS`
+    while a step runs (yosys takes minutes; during it the line names the yosys pass its log
+    has reached). Silent when disabled, and nothing at all for a quick cache hit.
+    """
+
+    def __init__(self, label: str, enabled: bool) -> None:
+        self.label = label
+        self.enabled = enabled
+        self.t0 = time.monotonic()
+        self.name = ""
+        self.log: Path | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            self._thread = threading.Thread(target=self._beat, name=f"estimate-progress-{self.label}", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def step(self, name: str, *, log: Path | None = None, say: bool = True) -> None:
+        """Enter step ``name`` (``log``: a yosys log to report the pass of); announce it unless ``say`` is false."""
+        self.name, self.log = name, log
+        if say:
+            self._say()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(PROGRESS_SECONDS):
+            self._say()
+
+    def _say(self) -> None:
+        if not self.enabled:
+            return
+        detail = _yosys_pass(self.log) if self.log is not None else ""
+        elapsed = time.monotonic() - self.t0
+        print(f"estimate {self.label}: {self.name}{detail} ({elapsed:.0f} s)", file=sys.stderr, flush=True)
+
+
+def _yosys_pass(log: Path) -> str:
+    """``", pass 11.49 ABC9"``: the last pass yosys's log has reached (its tail only), else ""."""
+    try:
+        with open(log, "rb") as fh:
+            fh.seek(max(0, fh.seek(0, os.SEEK_END) - PASS_TAIL_BYTES))
+            tail = fh.read().decode(errors="replace")
+    except OSError:
+        return ""
+    found = _PASS.findall(tail)
+    if not found:
+        return ""
+    number, name = found[-1]
+    return f", pass {number} {name}"
 
 
 def _from_doc(spec: Spec, capacity: Mapping[str, float], doc: Mapping[str, Any], key: str, cached: bool) -> Estimate:
@@ -281,38 +414,3 @@ def format_table(results: Iterable[Estimate]) -> str:
         "SmartConnects and a reset block."
     )
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``scripts/estimate_resources [--spec NAME ...|--all] [--json] [--no-cache]``.
-
-    Exit 0 when every estimated config fits its part, 1 when one does not, 2 on errors.
-    """
-    import argparse
-
-    from accel.errors import AccelError
-
-    ap = argparse.ArgumentParser(prog="estimate_resources", description="yosys resource estimate per spec")
-    ap.add_argument("--spec", action="append", help="spec name (repeatable); default z2_default")
-    ap.add_argument("--all", action="store_true", help="every spec in overlays/specs")
-    ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    ap.add_argument("--no-cache", action="store_true", help="synthesise even when a cached result exists")
-    args = ap.parse_args(argv)
-    names = available_specs() if args.all else (args.spec or ["z2_default"])
-    try:
-        results = estimate_many(names, use_cache=not args.no_cache)
-    except AccelError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps({"results": [r.to_dict() for r in results]}, indent=2))
-    else:
-        print(format_table(results))
-    bad = [r for r in results if not r.fits]
-    for r in bad:
-        print(f"error: {r.spec} does not fit {r.part}: {', '.join(r.over)} over capacity", file=sys.stderr)
-    return 1 if bad else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

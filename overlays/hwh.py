@@ -18,21 +18,20 @@ exactly our configuration produces, from the spec and its board alone:
   (``[registers]`` and the ``[counters]`` LO/HI words), so ``ol.accel_0.register_map`` works.
 
 The checked-in ``overlays/hwh/<spec>.hwh`` files are this module's output
-(``python -m accel.overlays.hwh --write``; a test asserts they are current). The Vivado flow
+(``accel-run hwh --write``; a test asserts they are current). The Vivado flow
 builds its block design to match them; the bitstream's own ``.hwh`` then replaces them
 beside the ``.bit``.
 """
 
 from __future__ import annotations
 
-import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from accel.errors import SpecError
 from accel.overlays.boards import Board, get_board
-from accel.overlays.spec import Spec, available_specs, load_spec
+from accel.overlays.spec import Spec, load_spec
 
 HWH_DIR = Path(__file__).resolve().parent / "hwh"
 
@@ -375,35 +374,3 @@ def write_hwh(spec: Spec | str, path: Path | None = None) -> Path:
         fh.write(text)
     os.replace(tmp, path)
     return path
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m accel.overlays.hwh [--write|--check] [SPEC...]`` (default: all specs, print)."""
-    import argparse
-
-    ap = argparse.ArgumentParser(description=main.__doc__)
-    ap.add_argument("specs", nargs="*")
-    g = ap.add_mutually_exclusive_group()
-    g.add_argument("--write", action="store_true", help="write overlays/hwh/<spec>.hwh")
-    g.add_argument("--check", action="store_true", help="exit 1 if a checked-in .hwh is stale")
-    args = ap.parse_args(argv)
-    names = args.specs or available_specs()
-    stale = []
-    for name in names:
-        spec = load_spec(name)
-        if args.write:
-            print(write_hwh(spec))
-        elif args.check:
-            path = hwh_path(spec)
-            if not path.is_file() or path.read_text(encoding="utf-8") != generate_hwh(spec):
-                stale.append(str(path))
-        else:
-            sys.stdout.write(generate_hwh(spec))
-    if stale:
-        print("stale (run python -m accel.overlays.hwh --write): " + ", ".join(stale), file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -5,7 +5,8 @@ entry ``cache_dir("sim", <key>)`` of :func:`accel.overlays.build.cached_entry`, 
 :func:`~accel.overlays.build.content_key` of everything that goes into it: the RTL sources (and every
 HDL file beside them), the harness sources, the generated headers, the Verilog parameters, the
 Verilator and compiler flags and the tool versions. A second build of the same configuration is a
-hash and a stat() call; concurrent builders compile a configuration once.
+hash and a stat() call (the library's sha256 is checked once per process); concurrent builders
+compile a configuration once, and a damaged cached library is rebuilt, never loaded.
 """
 
 from __future__ import annotations
@@ -153,8 +154,14 @@ def build_sim(spec: Spec | str, *, sources: Sequence[Path] | None = None, verbos
     """
     spec = load_spec(spec)
     srcs = _sources(sources)
+    # The library's size and sha256 are checked before it is returned (a damaged one is rebuilt):
+    # ctypes loading a truncated or corrupted .so crashes the process instead of raising.
     entry = cached_entry(
-        "sim", _key(spec, srcs), lambda tmp, log: _build(spec, srcs, tmp, log, verbose), keep=KEEP_BUILDS
+        "sim",
+        _key(spec, srcs),
+        lambda tmp, log: _build(spec, srcs, tmp, log, verbose),
+        keep=KEEP_BUILDS,
+        artifacts=(LIB_NAME,),
     )
     return entry / LIB_NAME
 
@@ -228,22 +235,3 @@ def _build(spec: Spec, srcs: list[Path], tmp: Path, log: Path, verbose: bool) ->
         "seconds": {"verilate": t_verilate, "model": t_model, "total": t_total},
     }
 
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m accel.overlays.sim_build [SPEC ...]``: build (or find) the simulator of each spec."""
-    import argparse
-
-    from accel.overlays.spec import available_specs
-
-    ap = argparse.ArgumentParser(description=main.__doc__)
-    ap.add_argument("specs", nargs="*", help="spec names or .toml paths (default: all)")
-    args = ap.parse_args(argv)
-    for name in args.specs or available_specs():
-        t0 = time.monotonic()
-        lib = build_sim(name)
-        print(f"{name}: {lib} ({time.monotonic() - t0:.1f} s)")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -263,7 +263,7 @@ class Spec:
         """``accel_spec.vh``: register offsets, opcodes, field positions, error codes."""
         lines = [
             f"// Generated from overlays/specs/{self.name}.toml (spec hash {self.hash[:16]}).",
-            "// Do not edit: regenerate with `python -m accel.overlays.spec --verilog`.",
+            "// Do not edit: regenerate with `accel-run spec --verilog`.",
             "// No include guard: each module includes it inside its body for its own localparams.",
         ]
         for name, value, comment in self._constants():
@@ -497,27 +497,3 @@ def merge_config(shared: Mapping[str, Any], config: Mapping[str, Any], *, where:
 def available_specs() -> list[str]:
     """The configurations (``specs/*.toml``; the shared table lives in ``specs/common/``)."""
     return sorted(p.stem for p in SPECS_DIR.glob("*.toml"))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m accel.overlays.spec [--verilog|--c|--json] [SPEC]``: print a generated view."""
-    import argparse
-
-    ap = argparse.ArgumentParser(description=main.__doc__)
-    ap.add_argument("spec", nargs="?", default=DEFAULT_SPEC)
-    g = ap.add_mutually_exclusive_group()
-    g.add_argument("--verilog", action="store_true")
-    g.add_argument("--c", action="store_true")
-    args = ap.parse_args(argv)
-    spec = load_spec(args.spec)
-    if args.verilog:
-        sys.stdout.write(spec.verilog_header())
-    elif args.c:
-        sys.stdout.write(spec.c_header())
-    else:
-        print(json.dumps({"name": spec.name, "hash": spec.hash, "params": spec.verilog_params()}, indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

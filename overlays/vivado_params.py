@@ -11,12 +11,11 @@ address window the control registers must sit in) come from the board table
     params_tcl = write_build_inputs(spec, build_dir)     # params + accel_spec.vh
     # vivado -mode batch -source overlays/vivado/build_overlay.tcl -tclargs <params_tcl>
 
-``python -m accel.overlays.vivado_params SPEC`` prints the variables file.
+``accel-run vivado-params SPEC`` prints the variables file.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from typing import Any
 from accel.errors import SpecError
 from accel.overlays.boards import BOARDS, Board
 from accel.overlays.rtl_build import IP_TOP, SPEC_HEADER, rtl_sources, write_spec_header
-from accel.overlays.spec import Spec, load_spec
+from accel.overlays.spec import Spec
 
 VIVADO_DIR = Path(__file__).resolve().parent / "vivado"
 BUILD_TCL = VIVADO_DIR / "build_overlay.tcl"
@@ -306,62 +305,3 @@ def missing_vivado_message(spec: Spec, params_file: Path, output_dir: Path, cmd:
             "(copy both to the board side by side; see docs/BOARD.md).",
         ]
     )
-
-
-def build_main(argv: list[str] | None = None) -> int:
-    """``scripts/build_bitstream``: generate the params + header, run Vivado in batch mode."""
-    import argparse
-    import os
-    import shutil
-    import subprocess
-
-    from accel.errors import AccelError
-
-    ap = argparse.ArgumentParser(prog="build_bitstream", description="Build <spec>.bit + <spec>.hwh with Vivado")
-    ap.add_argument("--spec", default="z2_default", help="spec name or .toml path (default z2_default)")
-    ap.add_argument("--build-dir", type=Path, default=None, help="Vivado work directory (default build/vivado/<spec>)")
-    ap.add_argument("--out", type=Path, default=None, help=f"where <spec>.bit/.hwh go (default {BITSTREAM_DIR})")
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="parallel Vivado jobs")
-    ap.add_argument("--step", action="append", choices=("ip", "bd", "bit"), help="run only these steps")
-    ap.add_argument("--vivado", default=os.environ.get("VIVADO", "vivado"), help="the vivado executable")
-    ap.add_argument("--params-only", action="store_true", help="write the inputs and print the command")
-    args = ap.parse_args(argv)
-    try:
-        spec = load_spec(args.spec)
-        build_dir = (args.build_dir or Path("build") / "vivado" / spec.name).resolve()
-        output_dir = (args.out or BITSTREAM_DIR).resolve()
-        params_file = write_build_inputs(spec, build_dir, output_dir, jobs=args.jobs)
-    except AccelError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    cmd = vivado_command(args.vivado, params_file, args.step or (), build_dir / "vivado.log")
-    if args.params_only:
-        print(f"wrote {params_file} and {build_dir / 'include' / SPEC_HEADER}")
-        print(f"run from {build_dir}:")
-        print("  " + " ".join(cmd))
-        return 0
-    exe = shutil.which(args.vivado)
-    if exe is None:
-        print(missing_vivado_message(spec, params_file, output_dir, cmd), file=sys.stderr)
-        return 3
-    cmd[0] = exe
-    print(f"building {overlay_name(spec)} in {build_dir} (log {build_dir / 'vivado.log'})", flush=True)
-    return subprocess.run(cmd, cwd=build_dir, check=False).returncode
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m accel.overlays.vivado_params [SPEC] [--build-dir DIR]``: print the params file."""
-    import argparse
-
-    ap = argparse.ArgumentParser(description=main.__doc__)
-    ap.add_argument("spec", nargs="?", default="z2_default")
-    ap.add_argument("--build-dir", default="build/vivado")
-    ap.add_argument("--output-dir", default=None)
-    args = ap.parse_args(argv)
-    spec = load_spec(args.spec)
-    sys.stdout.write(render_params(spec, tcl_params(spec, Path(args.build_dir) / spec.name, args.output_dir)))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -5,8 +5,10 @@ CLI starts (never at package import); each module imports its room only inside i
 so ``accel-run --help`` on a board needs no compiler: runtime (demo, matmul, info), compiler
 (compile, run, opt, irdl), bench (bench, bench-costmodel, sim-speed, docs), overlays (spec, hwh,
 estimate, sim-build, vivado-params, build-bitstream). The scripts in ``scripts/`` are thin
-entry points over :func:`main`. User errors (``AccelError``) print one clear line and exit 2;
-no tracebacks for them.
+entry points over :func:`main`. User errors (``AccelError``, and an ``OSError`` on a path the
+user gave) print one clear line and exit 2; no tracebacks for them. Every command that opens a
+backend defaults to ``--backend auto`` (the board when its overlay is installed, else the
+simulator).
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except AccelError as exc:
             click.secho(f"error: {exc}", fg="red", err=True)
+            sys.exit(2)
+        except OSError as exc:  # a path the user gave cannot be read or written: theirs to fix
+            where = f" {exc.filename}" if exc.filename else ""
+            hint = " (does its folder exist?)" if isinstance(exc, FileNotFoundError) else ""
+            click.secho(f"error: cannot access{where}: {exc.strerror or exc}{hint}", fg="red", err=True)
             sys.exit(2)
 
 

@@ -40,8 +40,9 @@ def _shapes(values: tuple[str, ...]) -> list[tuple[int, int, int]]:
               type=click.Choice(["baseline", "zero_copy", "scheduled", "double_buffer"]),
               help="Subset of the ladder (default: all four; ratios need the baseline).")
 @click.option("--baseline-tile", default=16, show_default=True, type=int, help="AXI4MLIR-style tile size.")
-@click.option("--seed", default=2024, show_default=True, type=int, help="Operand RNG seed.")
-@click.option("--backend", default="sim", show_default=True, help="Runtime backend (sim | board | auto).")
+@click.option("--seed", default=2024, show_default=True, type=click.IntRange(0, 2**32 - 1), help="Operand RNG seed.")
+@click.option("--backend", default="auto", show_default=True, type=click.Choice(["auto", "sim", "board"]),
+              help="Runtime backend (auto: the board when its overlay is installed, else the simulator).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False),
               help="Write the stamped JSON result file here (docs/results/bench.json).")
 @click.option("--md", "md_path", type=click.Path(dir_okay=False), help="Write the markdown report here.")
@@ -60,6 +61,7 @@ def bench(quick: bool, specs: tuple[str, ...], shapes: tuple[str, ...], strategi
     Exit status 1 if any run's result differs from numpy (the reports are written first).
     """
     from accel import bench as B
+    from accel.bench.provenance import make_stamp
     from accel.cli import command_line
 
     kw: dict = {"baseline_tile": baseline_tile, "seed": seed, "backend": backend}
@@ -73,12 +75,13 @@ def bench(quick: bool, specs: tuple[str, ...], shapes: tuple[str, ...], strategi
     if no_probes:
         kw["probes"] = False
     cfg = B.BenchConfig.quick_config(**kw) if quick else B.BenchConfig(**kw)
+    command = command_line()
+    stamp = make_stamp("bench", cfg.specs, command) if json_path else {}
 
     result = B.run_bench(cfg, progress=(not no_progress and sys.stderr.isatty()) or not no_progress)
-    command = command_line()
     md = B.to_markdown(result, command=command)
     if json_path:
-        B.write_json(result, json_path, command=command)
+        B.write_json(result, json_path, stamp=stamp)
     if md_path:
         os.makedirs(os.path.dirname(os.path.abspath(md_path)), exist_ok=True)
         with open(md_path, "w") as fh:
@@ -107,7 +110,7 @@ def bench(quick: bool, specs: tuple[str, ...], shapes: tuple[str, ...], strategi
 @click.option("--quick", is_flag=True, help="z2_default and a few shapes.")
 @click.option("--schedules", default=12, show_default=True, type=click.IntRange(min=1),
               help="Zero-copy schedules simulated per shape.")
-@click.option("--seed", default=2024, show_default=True, type=int, help="Operand RNG seed.")
+@click.option("--seed", default=2024, show_default=True, type=click.IntRange(0, 2**32 - 1), help="Operand RNG seed.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False),
               help="Write the stamped JSON result file here (docs/results/costmodel.json).")
 @click.option("--md", "md_path", type=click.Path(dir_okay=False), help="Also write the markdown report here.")
@@ -120,7 +123,7 @@ def bench_costmodel(specs: tuple[str, ...], shapes: tuple[str, ...], quick: bool
     within 10% and the model's pick is the fastest simulated schedule for >= 90% of the shapes.
     """
     from accel.bench import costmodel_sweep as sweep
-    from accel.bench.provenance import write_result
+    from accel.bench.provenance import make_stamp, write_result
     from accel.cli import command_line
     from accel.overlays.spec import load_spec
 
@@ -134,11 +137,12 @@ def bench_costmodel(specs: tuple[str, ...], shapes: tuple[str, ...], quick: bool
         if not quiet:
             click.echo(msg, err=True)
 
+    stamp = make_stamp("costmodel", spec_names, command_line()) if json_path else {}
     doc = sweep.run_sweep(spec_names, shape_texts, schedules, seed, log)
     md = sweep.markdown(doc)
     click.echo(md)
     if json_path:
-        log(f"wrote {write_result(json_path, 'costmodel', doc, spec_names, command_line())}")
+        log(f"wrote {write_result(json_path, doc, stamp)}")
     if md_path:
         Path(md_path).parent.mkdir(parents=True, exist_ok=True)
         Path(md_path).write_text(md)
@@ -155,13 +159,14 @@ def bench_costmodel(specs: tuple[str, ...], shapes: tuple[str, ...], quick: bool
 def sim_speed(specs: tuple[str, ...], cycles: float, json_path: str | None) -> None:
     """Simulated cycles per second of the Verilator model, per spec (C++ time, CPU time, end to end)."""
     from accel.bench import sim_speed as speed
-    from accel.bench.provenance import write_result
+    from accel.bench.provenance import make_stamp, write_result
     from accel.cli import command_line
     from accel.overlays.spec import available_specs, load_spec
 
     names = list(specs) or available_specs()
     for name in names:
         load_spec(name)
+    stamp = make_stamp("sim_speed", names, command_line()) if json_path else {}
     results = []
     for name in names:
         r = speed.measure(name, cycles)
@@ -169,7 +174,7 @@ def sim_speed(specs: tuple[str, ...], cycles: float, json_path: str | None) -> N
         click.echo(speed.format_line(r))
     if json_path:
         doc = {"format": speed.FORMAT, "version": speed.VERSION, "config": {"cycles": cycles}, "results": results}
-        click.echo(f"wrote {write_result(json_path, 'sim_speed', doc, names, command_line())}", err=True)
+        click.echo(f"wrote {write_result(json_path, doc, stamp)}", err=True)
 
 
 @click.command("docs")

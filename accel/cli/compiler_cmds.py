@@ -32,7 +32,7 @@ def _guard(fn: Any) -> Any:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (AccelError, click.exceptions.Exit, click.ClickException, click.Abort):
+        except (AccelError, OSError, click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except SystemExit:
             raise
@@ -123,8 +123,9 @@ def register(cli: click.Group) -> None:
     @click.option("--check/--no-check", default=True, show_default=True, help="compare with numpy")
     @click.option("--json", "as_json", is_flag=True, help="print results as JSON")
     @click.option("--spec", default=None, help="accelerator spec (default: the compiled file's, else z2_default)")
-    @click.option("--backend", type=click.Choice(["sim", "board", "auto"]), default="sim", show_default=True)
-    @click.option("--seed", default=0, show_default=True, help="seed of the random inputs")
+    @click.option("--backend", type=click.Choice(["auto", "sim", "board"]), default="auto", show_default=True)
+    @click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1),
+                  help="seed of the random inputs")
     @_guard
     def run_cmd(src: str, func_name: str | None, check: bool, as_json: bool, spec: str | None, backend: str,
                 seed: int) -> None:

@@ -95,19 +95,27 @@ def estimate_cmd(specs: tuple[str, ...], all_specs: bool, as_json: bool, result_
     names = available_specs() if all_specs else list(specs or [DEFAULT_SPEC])
     for name in names:
         load_spec(name)  # a clear SpecError before minutes of synthesis
+    stamp = _stamp("estimate", names) if result_path else {}
     results = estimate_many(names, use_cache=not no_cache)
     doc = {"format": "pynq-accel/estimate", "version": 1, "results": [r.to_dict() for r in results]}
     if result_path:
         from accel.bench.provenance import write_result
-        from accel.cli import command_line
 
-        click.echo(f"wrote {write_result(result_path, 'estimate', doc, names, command_line())}", err=True)
+        click.echo(f"wrote {write_result(result_path, doc, stamp)}", err=True)
     click.echo(json.dumps(doc, indent=2) if as_json else format_table(results))
     bad = [r for r in results if not r.fits]
     for r in bad:
         click.secho(f"error: {r.spec} does not fit {r.part}: {', '.join(r.over)} over capacity", fg="red", err=True)
     if bad:
         sys.exit(1)
+
+
+def _stamp(kind: str, names: list[str]) -> dict:
+    """The provenance stamp of a result file, taken before the measurement (the bench room owns it)."""
+    from accel.bench.provenance import make_stamp
+    from accel.cli import command_line
+
+    return make_stamp(kind, names, command_line())
 
 
 @click.command("sim-build")

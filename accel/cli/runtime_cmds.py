@@ -50,9 +50,9 @@ def _open(backend: str, spec: str) -> Any:
 
 def register(cli: click.Group) -> None:
     @cli.command()
-    @click.option("--backend", type=BACKEND_CHOICE, default="sim", show_default=True)
+    @click.option("--backend", type=BACKEND_CHOICE, default="auto", show_default=True)
     @click.option("--spec", default="z2_default", show_default=True, help="spec name or .toml path")
-    @click.option("--seed", type=int, default=0, show_default=True)
+    @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
     def demo(backend: str, spec: str, seed: int) -> None:
         """A few int8 matmuls through stock PYNQ classes, each checked against numpy."""
         from tqdm import tqdm
@@ -89,7 +89,7 @@ def register(cli: click.Group) -> None:
     @click.option("-k", "k", type=click.IntRange(min=1), required=True, help="columns of A, rows of B")
     @click.option("--backend", type=BACKEND_CHOICE, default="auto", show_default=True)
     @click.option("--spec", default="z2_default", show_default=True, help="spec name or .toml path")
-    @click.option("--seed", type=int, default=0, show_default=True)
+    @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
     @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
     def matmul(m: int, n: int, k: int, backend: str, spec: str, seed: int, as_json: bool) -> None:
         """One random int8 M x K x N matmul, checked against numpy (exit 1 on mismatch)."""

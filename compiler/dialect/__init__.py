@@ -7,7 +7,7 @@ whose attributes are the ISA fields of the spec, bank numbers included) and the 
 DMA moves. The ops appear in generic form (the Python bindings cannot register a dialect;
 ``Context.allow_unregistered_dialects``). Two definitions are kept in step:
 
-- ``accel.irdl.mlir`` (IRDL, generated from :data:`OPS` by ``python -m accel.compiler.dialect``):
+- ``accel.irdl.mlir`` (IRDL, generated from :data:`OPS` by ``accel-run irdl --write``):
   ``iree-opt --irdl-file=compiler/dialect/accel.irdl.mlir`` loads it and verifies operand,
   result, region and required-attribute structure of every accel op;
 - :func:`verify` (Python): the same structure plus what IRDL cannot say: field ranges against
@@ -151,7 +151,7 @@ def irdl_text() -> str:
     """The IRDL definition of the dialect (the content of ``accel.irdl.mlir``)."""
     out = [
         "// IRDL definition of the `accel` dialect (pynq-accel). GENERATED from compiler/dialect/__init__.py",
-        "// by `python -m accel.compiler.dialect > compiler/dialect/accel.irdl.mlir`; do not edit by hand.",
+        "// by `accel-run irdl --write`; do not edit by hand.",
         "// Verify accel IR with: iree-opt --irdl-file=compiler/dialect/accel.irdl.mlir FILE.mlir",
         "// Each constraint value is bound once per op instance, so every operand/attribute gets its own.",
         f"irdl.dialect @{DIALECT} {{",
@@ -349,13 +349,3 @@ def _check_fields(opcode: str, f: dict[str, int], spec: Any, name: str, loc: str
     if problems:
         raise _fail(f"{opcode}: " + "; ".join(problems), name, loc)
 
-
-def main() -> int:
-    import sys
-
-    sys.stdout.write(irdl_text())
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

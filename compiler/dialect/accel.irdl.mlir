@@ -1,5 +1,5 @@
 // IRDL definition of the `accel` dialect (pynq-accel). GENERATED from compiler/dialect/__init__.py
-// by `python -m accel.compiler.dialect > compiler/dialect/accel.irdl.mlir`; do not edit by hand.
+// by `accel-run irdl --write`; do not edit by hand.
 // Verify accel IR with: iree-opt --irdl-file=compiler/dialect/accel.irdl.mlir FILE.mlir
 // Each constraint value is bound once per op instance, so every operand/attribute gets its own.
 irdl.dialect @accel {

@@ -56,7 +56,7 @@ def test_baseline_is_axi4mlir_style(spec_name):
 
 def test_host_profile_reproduces_axi4mlir_256():
     """The A9 per-op costs, applied to AXI4MLIR's 256^3 tile-16 run (i32: 3 KiB copied and
-    3 DMA rounds per tile), land near its measured 112 ms (REFERENCE.md)."""
+    3 DMA rounds per tile), land near its measured 112 ms (the AXI4MLIR CGO'24 artifact)."""
     tiles = 16**3
     host = A9_NATIVE.host_seconds({"cpu_bytes_copied": tiles * 3 * 1024, "dma_transfers": tiles * 3,
                                    "copy_calls": tiles * 3})

@@ -45,8 +45,8 @@ def test_placeholders() -> None:
 
 
 def test_stamp_catches_a_stale_result(tmp_path: Path) -> None:
-    path = P.write_result(tmp_path / "x.json", "sim_speed", {"results": []}, ["z2_default"],
-                          "accel-run sim-speed --json x.json")
+    stamp = P.make_stamp("sim_speed", ["z2_default"], "accel-run sim-speed --json x.json")
+    path = P.write_result(tmp_path / "x.json", {"results": []}, stamp)
     doc = json.loads(path.read_text())
     assert doc["stamp"]["specs"] == {"z2_default": P.load_spec("z2_default").hash}
     assert doc["stamp"]["git"].keys() == {"commit", "dirty"}

@@ -16,7 +16,7 @@ from .mlir_gen import memref_func, tensor_func
 
 def test_irdl_file_is_generated_from_the_op_table() -> None:
     assert dialect.IRDL_PATH.read_text() == dialect.irdl_text(), (
-        "compiler/dialect/accel.irdl.mlir is stale: python -m accel.compiler.dialect > compiler/dialect/accel.irdl.mlir"
+        "compiler/dialect/accel.irdl.mlir is stale: run accel-run irdl --write"
     )
     for name, d in dialect.OPS.items():
         assert f"irdl.operation @{d.name} " in dialect.IRDL_PATH.read_text(), name

@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from accel.overlays import estimate as est
+from accel.overlays.boards import BOARDS
 from accel.overlays.spec import load_spec
-from accel.overlays.vivado_params import BOARDS
 
 ACCEL_RUN = Path(sys.executable).parent / "accel-run"
 
@@ -48,7 +48,8 @@ def test_fit_and_table():
 
 
 def test_capacities_are_the_reference_numbers():
-    # REFERENCE.md: XC7Z020 220 DSP / 53,200 LUT / 140 BRAM36; K26 1,248 DSP / 117,120 LUT / 144 BRAM36 + 64 URAM
+    # Zynq-7000 DS190: XC7Z020 220 DSP / 53,200 LUT / 140 BRAM36;
+    # Kria K26 DS987: 1,248 DSP / 117,120 LUT / 144 BRAM36 + 64 URAM
     z2, kv = BOARDS["pynq-z2"].capacity, BOARDS["kv260"].capacity
     assert (z2["DSP"], z2["LUT"], z2["BRAM36"], z2["URAM"]) == (220, 53_200, 140, 0)
     assert (kv["DSP"], kv["LUT"], kv["BRAM36"], kv["URAM"]) == (1_248, 117_120, 144, 64)

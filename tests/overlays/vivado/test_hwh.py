@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from accel.overlays.hwh import generate_hwh, hwh_path, main
+from accel.overlays.hwh import generate_hwh, hwh_path
 from accel.overlays.spec import available_specs, load_spec
 
 
@@ -12,12 +12,17 @@ from accel.overlays.spec import available_specs, load_spec
 def test_checked_in_hwh_is_current(name: str) -> None:
     spec = load_spec(name)
     assert hwh_path(spec).read_text(encoding="utf-8") == generate_hwh(spec), (
-        "stale .hwh: run python -m accel.overlays.hwh --write"
+        "stale .hwh: run accel-run hwh --write"
     )
 
 
 def test_check_mode_exit_code() -> None:
-    assert main(["--check"]) == 0
+    from click.testing import CliRunner
+
+    from accel.cli import _register, cli
+
+    _register()
+    assert CliRunner().invoke(cli, ["hwh", "--check"]).exit_code == 0
 
 
 @pytest.mark.parametrize("name", available_specs())

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from board_helpers import needs_tclsh, rtl_param_names, run_mock
 
+from accel.overlays.boards import BOARDS
 from accel.overlays.rtl_build import IP_TOP, SPEC_HEADER, rtl_sources
 from accel.overlays.spec import available_specs, load_spec
 from accel.overlays.tools import RTL_DIR
-from accel.overlays.vivado_params import BOARDS, BUILD_TCL, dma_config, ps_config, write_build_inputs
+from accel.overlays.vivado_params import BUILD_TCL, dma_config, ps_config, write_build_inputs
 
 pytestmark = needs_tclsh
 SPECS = available_specs()
