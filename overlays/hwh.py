@@ -8,14 +8,21 @@ exactly our configuration produces, from the spec and its board alone:
 
 - the board's Zynq PS (``processing_system7`` on the PYNQ-Z2, ``zynq_ultra_ps_e`` on the
   KV260; instance, ports, pins and DDR window from the board table, overlays/boards.toml) with
-  its fabric clock, a master port mapping the DMA's and the accelerator's register windows and
-  an HP slave port for DDR;
-- ``axi_dma`` 7.1 in simple (direct register) mode, ``C_INCLUDE_SG=0``, LENGTH width
+  its fabric clock as the divisors of the board preset's PLL (pynq writes them into the PS clock
+  registers when the overlay loads), a master port mapping the DMA's and the accelerator's
+  register windows and an HP slave port for DDR; no PL-to-PS interrupt (the block design has
+  none: docs/BOARD.md says why);
+- ``axi_dma`` 7.1 in the spec's ``[dma] mode``: scatter-gather (``C_INCLUDE_SG=1``, an ``M_AXI_SG``
+  master for descriptors on the same HP port) or simple (direct register) mode, LENGTH width
   ``dma.length_width``, memory-map and stream widths ``array.stream_width``, DRE on (panel
   offsets of custom schedules need not be beat aligned), interrupts not connected (the
   runtime polls);
-- the accelerator (VLNV ``ip.vlnv``) with its HDL parameters and its register map
-  (``[registers]`` and the ``[counters]`` LO/HI words), so ``ol.accel_0.register_map`` works.
+- the accelerator (VLNV ``ip.vlnv``) as Vivado describes a packaged RTL IP: its HDL parameters,
+  ``C_BASEADDR``/``C_HIGHADDR``, the address block of its AXI-Lite slave at the packaged size
+  (``2**axil.addr_width`` bytes) and the registers the IP package declares
+  (:func:`accel_registers`: ``[registers]`` and the ``[counters]`` LO/HI words, added by
+  build_overlay.tcl with ``ipx::add_register``), so ``ol.accel_0.register_map`` exists on the
+  board and in the simulator alike. The runtime's driver reads offsets from the spec, not from it.
 
 The checked-in ``overlays/hwh/<spec>.hwh`` files are this module's output
 (``accel-run hwh --write``; a test asserts they are current). The Vivado flow
@@ -37,6 +44,8 @@ HWH_DIR = Path(__file__).resolve().parent / "hwh"
 
 AXIMM = "xilinx.com:interface:aximm:1.0"
 AXIS = "xilinx.com:interface:axis:1.0"
+HWH_VIVADO_VERSION = "2024.1"  # the Vivado PYNQ v3.1 images are built with
+ACCEL_ADDRESS_BLOCK = "reg0"  # the address block of the accelerator's s_axil (named so in build_overlay.tcl too)
 
 
 def _board(spec: Spec) -> Board:
@@ -56,13 +65,25 @@ def _split_part(part: str, ps_kind: str) -> tuple[str, str, str]:
     return bits[0].lower(), bits[1].lower() if len(bits) > 1 else "", f"-{bits[2]}" if len(bits) > 2 else ""
 
 
-def _divisors(pll_mhz: float, mhz: float) -> tuple[int, int, float]:
-    """Two 6-bit clock dividers giving ``mhz`` from the PLL, and the frequency achieved."""
-    ratio = max(1, round(pll_mhz / mhz))
+CLOCK_TOLERANCE = 0.01  # the Vivado flow accepts the PS fabric clock within 1 % of the spec's, as here
+
+
+def fabric_clock_divisors(board: Board, mhz: float) -> tuple[int, int, float]:
+    """The two 6-bit PL clock dividers that make ``mhz`` from the board preset's PLL, and the frequency.
+
+    pynq's ``Overlay.download`` writes exactly these (``DIVISOR0``/``DIVISOR1`` of PL clock 0 in
+    the .hwh) into the PS clock registers, so they must divide the PLL the board really runs."""
+    ratio = max(1, round(board.pll_mhz / mhz))
+    achieved = board.pll_mhz / ratio
+    if abs(achieved - mhz) > CLOCK_TOLERANCE * mhz:
+        raise SpecError(
+            f"fabric clock {mhz:g} MHz is not an integer division of board {board.name}'s {board.pll_mhz:g} MHz PLL "
+            f"(nearest {achieved:g} MHz); choose clock.fabric_mhz = {board.pll_mhz:g} / N"
+        )
     for d1 in range(1, 64):
         if ratio % d1 == 0 and ratio // d1 < 64:
-            return ratio // d1, d1, pll_mhz / ratio
-    raise SpecError(f"fabric clock {mhz} MHz cannot be divided from a {pll_mhz} MHz PLL")
+            return ratio // d1, d1, achieved
+    raise SpecError(f"fabric clock {mhz:g} MHz cannot be made from a {board.pll_mhz:g} MHz PLL by two 6-bit dividers")
 
 
 def _hex(value: int, digits: int = 8) -> str:
@@ -194,21 +215,34 @@ def _mm_params(width: int, addr_width: int, freq_hz: int, protocol: str, mode: s
 
 
 def _dma_registers(spec: Spec) -> list[tuple[str, int, str, str, Sequence[tuple[str, int, int]]]]:
-    """AXI DMA 7.1 direct-register-mode registers, from the spec's [dma.*] map (PG021 names)."""
+    """AXI DMA 7.1 registers of the configured mode (direct or scatter-gather), from the spec's [dma.*]
+    map (PG021 names)."""
     d = spec.dma
     cr = (("RS", d.dmacr_bits["RS"], 1), ("Reset", d.dmacr_bits["RESET"], 1), ("Keyhole", d.dmacr_bits["KEYHOLE"], 1),
           ("IOC_IrqEn", d.dmacr_bits["IOC_IRQEN"], 1), ("Dly_IrqEn", d.dmacr_bits["DLY_IRQEN"], 1),
           ("Err_IrqEn", d.dmacr_bits["ERR_IRQEN"], 1),
-          # 8-bit interrupt coalescing fields (PG021), unused by the runtime
-          ("IRQThreshold", 16, 8), ("IRQDelay", 24, 8))
+          # interrupt coalescing fields (PG021)
+          ("IRQThreshold", *d.dmacr_fields["IRQTHRESHOLD"]), ("IRQDelay", *d.dmacr_fields["IRQDELAY"]))
     names = {"HALTED": "Halted", "IDLE": "Idle", "SGINCLD": "SGIncld", "INTERR": "DMAIntErr", "SLVERR": "DMASlvErr",
-             "DECERR": "DMADecErr", "IOC_IRQ": "IOC_Irq", "DLY_IRQ": "Dly_Irq", "ERR_IRQ": "Err_Irq"}
+             "DECERR": "DMADecErr", "IOC_IRQ": "IOC_Irq", "DLY_IRQ": "Dly_Irq", "ERR_IRQ": "Err_Irq",
+             "SGINTERR": "SGIntErr", "SGSLVERR": "SGSlvErr", "SGDECERR": "SGDecErr"}
     sr = tuple((names[k], bit, 1) for k, bit in d.dmasr_bits.items())
     out: list[tuple[str, int, str, str, Sequence[tuple[str, int, int]]]] = []
     for chan, addr in (("MM2S", "SA"), ("S2MM", "DA")):
         out += [
             (f"{chan}_DMACR", d.offset(chan, "DMACR"), "read-write", f"{chan} DMA Control Register", cr),
             (f"{chan}_DMASR", d.offset(chan, "DMASR"), "read-write", f"{chan} DMA Status Register", sr),
+        ]
+        if spec.dma_sg:
+            out += [
+                (f"{chan}_{reg}", d.offset(chan, reg), "read-write", f"{chan} {what}", ())
+                for reg, what in (("CURDESC", "current descriptor pointer"),
+                                  ("CURDESC_MSB", "current descriptor pointer (high 32 bits)"),
+                                  ("TAILDESC", "tail descriptor pointer"),
+                                  ("TAILDESC_MSB", "tail descriptor pointer (high 32 bits)"))
+            ]
+            continue
+        out += [
             (f"{chan}_{addr}", d.offset(chan, "ADDR"), "read-write", f"{chan} address (low 32 bits)", ()),
             (f"{chan}_{addr}_MSB", d.offset(chan, "ADDR_MSB"), "read-write", f"{chan} address (high 32 bits)", ()),
             (f"{chan}_LENGTH", d.offset(chan, "LENGTH"), "read-write", f"{chan} transfer length in bytes", ()),
@@ -216,12 +250,18 @@ def _dma_registers(spec: Spec) -> list[tuple[str, int, str, str, Sequence[tuple[
     return out
 
 
-def _accel_registers(spec: Spec) -> list[tuple[str, int, str, str, Sequence[tuple[str, int, int]]]]:
-    access = {"ro": "read-only", "rw": "read-write", "wo": "write-only"}
+IPXACT_ACCESS = {"ro": "read-only", "rw": "read-write", "wo": "write-only"}  # spec access -> IP-XACT access
+
+
+def accel_registers(spec: Spec) -> list[tuple[str, int, str, str, Sequence[tuple[str, int, int]]]]:
+    """The accelerator's registers as its IP package declares them (build_overlay.tcl adds them with
+    ``ipx::add_register``, so Vivado's .hwh lists the same): (name, offset, IP-XACT access,
+    description, [(field, bit, width)]), by offset. ``[registers]`` plus each counter's LO/HI words."""
     out: list[tuple[str, int, str, str, Sequence[tuple[str, int, int]]]] = []
     for reg in spec.registers.values():
         fields = [(name, bit, 1) for name, bit in reg.fields.items()]
-        out.append((reg.name, reg.offset, access.get(reg.access, "read-write"), f"{reg.name} ({reg.access})", fields))
+        out.append((reg.name, reg.offset, IPXACT_ACCESS.get(reg.access, "read-write"), f"{reg.name} ({reg.access})",
+                    fields))
     for name, offset in spec.counters.items():
         out.append((f"{name}_LO", offset, "read-only", f"counter {name}, low word of the snapshot", ()))
         out.append((f"{name}_HI", offset + 4, "read-only", f"counter {name}, high word of the snapshot", ()))
@@ -229,7 +269,7 @@ def _accel_registers(spec: Spec) -> list[tuple[str, int, str, str, Sequence[tupl
 
 
 def _ps_params(ps: Board, spec: Spec, stream_width: int) -> list[tuple[str, object]]:
-    d0, d1, achieved = _divisors(ps.pll_mhz, spec.fabric_mhz)
+    d0, d1, achieved = fabric_clock_divisors(ps, spec.fabric_mhz)
     params: list[tuple[str, object]] = []
     for i in range(4):  # pynq's clock_dict reads all four PL clocks
         on = i == 0
@@ -269,7 +309,7 @@ def generate_hwh(spec: Spec | str) -> str:
     W = spec.stream_width
     dma, acc = spec.dma_name, spec.ip_name
 
-    root = ET.Element("EDKSYSTEM", EDWVERSION="1.2", TIMESTAMP="generated", VIVADOVERSION="2022.1")
+    root = ET.Element("EDKSYSTEM", EDWVERSION="1.2", TIMESTAMP="generated", VIVADOVERSION=HWH_VIVADO_VERSION)
     _sub(root, "SYSTEMINFO", ARCH=ps.ps_family, DEVICE=device, NAME=f"accel_{spec.name}", PACKAGE=package,
          SPEEDGRADE=speed)
     _sub(root, "EXTERNALPORTS")
@@ -279,7 +319,7 @@ def generate_hwh(spec: Spec | str) -> str:
     # --------------------------------------------------------------- AXI DMA
     dma_high = spec.dma_base + spec.dma_range - 1
     dma_cfg = {
-        "include_sg": 0, "sg_length_width": spec.dma_length_width, "micro_dma": 0,
+        "include_sg": int(spec.dma_sg), "sg_length_width": spec.dma_length_width, "micro_dma": 0,
         "include_mm2s": 1, "m_axi_mm2s_data_width": W, "m_axis_mm2s_tdata_width": W, "include_mm2s_dre": 1,
         "include_mm2s_sf": 1, "mm2s_burst_size": 256,
         "include_s2mm": 1, "m_axi_s2mm_data_width": W, "s_axis_s2mm_tdata_width": W, "include_s2mm_dre": 1,
@@ -295,7 +335,8 @@ def generate_hwh(spec: Spec | str) -> str:
     dma_params += [("EDK_IPTYPE", "PERIPHERAL"), ("C_BASEADDR", _hex(spec.dma_base)), ("C_HIGHADDR", _hex(dma_high))]
     dm = _Module(mods, dma, spec.dma_vlnv, "axi_dma", dma_params)
     dm.regblock("S_AXI_LITE", "Reg", 4096, _dma_registers(spec))
-    for clk in ("s_axi_lite_aclk", "m_axi_mm2s_aclk", "m_axi_s2mm_aclk"):
+    sg_masters = ("M_AXI_SG",) if spec.dma_sg else ()  # descriptor fetches/updates (scatter-gather)
+    for clk in ("s_axi_lite_aclk", "m_axi_mm2s_aclk", "m_axi_s2mm_aclk", *(m.lower() + "_aclk" for m in sg_masters)):
         dm.port(clk, "I", sigis="clk", freq_hz=freq_hz, connect=[(ps.ps_instance, ps.pins["CLK"])])
     dm.port("axi_resetn", "I", sigis="rst")
     dm.port("mm2s_introut", "O", sigis="INTERRUPT")  # not connected: the runtime polls DMASR
@@ -308,20 +349,25 @@ def generate_hwh(spec: Spec | str) -> str:
              _mm_params(W, spec.dma_addr_width, freq_hz, "AXI4", "READ_ONLY"), datawidth=W)
     dm.busif("M_AXI_S2MM", AXIMM, "MASTER", f"{dma}_M_AXI_S2MM",
              _mm_params(W, spec.dma_addr_width, freq_hz, "AXI4", "WRITE_ONLY"), datawidth=W)
+    for master in sg_masters:  # 32-bit descriptor words (PG021: M_AXI_SG data width 32)
+        dm.busif(master, AXIMM, "MASTER", f"{dma}_{master}",
+                 _mm_params(32, spec.dma_addr_width, freq_hz, "AXI4", "READ_WRITE"), datawidth=32)
     lo, hi = ps.hp_ddr_range
-    for master in ("M_AXI_MM2S", "M_AXI_S2MM"):
+    for master in ("M_AXI_MM2S", "M_AXI_S2MM", *sg_masters):
         dm.memrange(ps.hp_block, lo, hi, ps.ps_instance, master, ps.hp_port, "MEMORY")
 
     # --------------------------------------------------------------- accelerator
     acc_high = spec.accel_base + spec.accel_range - 1
     acc_params: list[tuple[str, object]] = list(spec.verilog_params().items())
     acc_params += [("Component_Name", f"accel_{spec.name}_{acc}_0"), ("EDK_IPTYPE", "PERIPHERAL"),
-                   ("C_S_AXIL_BASEADDR", _hex(spec.accel_base)), ("C_S_AXIL_HIGHADDR", _hex(acc_high))]
+                   ("C_BASEADDR", _hex(spec.accel_base)), ("C_HIGHADDR", _hex(acc_high))]
     am = _Module(mods, acc, spec.ip_vlnv, spec.ip_vlnv.split(":")[2], acc_params)
-    am.regblock("s_axil", "reg0", spec.accel_range, _accel_registers(spec))
+    # the packaged address block (build_overlay.tcl: RANGE 2**AXIL_ADDR_WIDTH); the window the PS
+    # maps it into (the MEMRANGE below) is the larger addresses.accel_range
+    am.regblock("s_axil", ACCEL_ADDRESS_BLOCK, 1 << spec.axil_addr_width, accel_registers(spec))
     am.port("aclk", "I", sigis="clk", freq_hz=freq_hz, connect=[(ps.ps_instance, ps.pins["CLK"])])
     am.port("aresetn", "I", sigis="rst")
-    am.port("irq", "O", sigis="INTERRUPT")  # STATUS.ERROR && CTRL.IRQ_EN; not connected
+    am.port("irq", "O", sigis="INTERRUPT")  # STATUS.ERROR && CTRL.IRQ_EN; not connected in the block design
     portmap = []
     for logical, suffix, direction, w in _AXIL_SIGS:
         bits = w if w is not None else spec.axil_addr_width
@@ -343,8 +389,7 @@ def generate_hwh(spec: Spec | str) -> str:
     pm.busif(ps.hp_port, AXIMM, "SLAVE", f"{dma}_M_AXI",
              _mm_params(W, spec.dma_addr_width, freq_hz, ps.hp_protocol, "READ_WRITE"), datawidth=W)
     pm.memrange("Reg", spec.dma_base, dma_high, dma, ps.gp_port, "S_AXI_LITE", "REGISTER")
-    pm.memrange("reg0", spec.accel_base, acc_high, acc, ps.gp_port, "s_axil", "REGISTER",
-                basename="C_S_AXIL_BASEADDR", highname="C_S_AXIL_HIGHADDR")
+    pm.memrange(ACCEL_ADDRESS_BLOCK, spec.accel_base, acc_high, acc, ps.gp_port, "s_axil", "REGISTER")
 
     ET.indent(root, space="  ")
     body = ET.tostring(root, encoding="unicode")

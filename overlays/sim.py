@@ -163,7 +163,8 @@ class SimModel:
         self.library_path = build_sim(self.spec, sources=rtl_sources)
         lib = _load_library(self.library_path)
         abi = lib.sim_abi().decode().split()
-        if abi[:3] != ["accelsim", _ABI_VERSION, str(self.spec.hash32)]:
+        mode = "sg" if self.spec.dma_sg else "simple"
+        if abi[:3] != ["accelsim", _ABI_VERSION, str(self.spec.hash32)] or abi[4:5] != [mode]:
             raise BackendError(f"simulation library {self.library_path} does not match spec {self.spec.name}: {abi}")
         self._stat_names = lib.sim_stat_names().decode().split(",")
         self._lib = lib

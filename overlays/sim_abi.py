@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,12 @@ FAULTS: tuple[Fault, ...] = (
     Fault("s2mm_stall", 3, ("s2mm",), "S2MM holds TREADY low until a DMA reset"),
     Fault("drop_tlast", 4, ("mm2s", "s2mm"), "mm2s: the next transfer has no TLAST; s2mm: the next TLAST is ignored"),
     Fault("accel_hang", 5, (), "the accelerator stops (its streams freeze) until CTRL.SOFT_RESET"),
+    # scatter-gather mode only (DMASR.SGSlvErr / SGDecErr / SGIntErr on the channel's SG engine)
+    Fault("sg_fetch_error", 6, ("mm2s", "s2mm"), "the next descriptor fetch on the channel fails (SGSlvErr)"),
+    Fault("sg_bad_pointer", 7, ("mm2s", "s2mm"),
+          "the next descriptor fetch on the channel goes to an address outside memory (SGDecErr)"),
+    Fault("sg_reused", 8, ("mm2s", "s2mm"),
+          "the next descriptor fetched on the channel reads back as already completed (SGIntErr)"),
 )
 
 CHANNELS: Mapping[str, int] = {"mm2s": 0, "s2mm": 1}

@@ -19,7 +19,7 @@ import hashlib
 import json
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -59,14 +59,23 @@ class Register:
             raise SpecError(f"register {self.name} has no field {field_name!r}") from None
 
 
+DMA_MODES = ("sg", "simple")  # [dma] mode: scatter-gather (c_include_sg=1) or direct register mode
+
+
 @dataclass(frozen=True)
 class DmaMap:
-    """The AXI DMA 7.1 (PG021) direct-register-mode map: channel bases, registers, bits."""
+    """The AXI DMA 7.1 (PG021) register map (direct and scatter-gather modes) and descriptor format."""
 
     channels: Mapping[str, int]
     registers: Mapping[str, int]
     dmacr_bits: Mapping[str, int]
     dmasr_bits: Mapping[str, int]
+    dmacr_fields: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    dmacr_reset: Mapping[str, int] = field(default_factory=dict)
+    desc_bytes: int = 64
+    desc_words: Mapping[str, int] = field(default_factory=dict)
+    desc_control_bits: Mapping[str, int] = field(default_factory=dict)
+    desc_status_bits: Mapping[str, int] = field(default_factory=dict)
 
     def offset(self, channel: str, register: str) -> int:
         """Offset from the DMA base of ``register`` in ``channel`` ("mm2s"/"s2mm")."""
@@ -80,6 +89,41 @@ class DmaMap:
 
     def dmasr(self, bit: str) -> int:
         return 1 << self.dmasr_bits[bit]
+
+    def dmacr_field(self, name: str, value: int) -> int:
+        """``value`` placed in the multi-bit DMACR field ``name`` (IRQTHRESHOLD, IRQDELAY)."""
+        try:
+            lsb, width = self.dmacr_fields[name]
+        except KeyError:
+            raise SpecError(f"the AXI DMA map has no DMACR field {name!r}") from None
+        if not 0 <= value < (1 << width):
+            raise SpecError(f"DMACR.{name}={value} does not fit in {width} bits")
+        return value << lsb
+
+    @property
+    def dmacr_reset_value(self) -> int:
+        """DMACR after a reset (PG021: every bit 0 except IRQThreshold = 1)."""
+        return sum(self.dmacr_field(name, value) for name, value in self.dmacr_reset.items())
+
+    @property
+    def dmacr_fields_mask(self) -> int:
+        """The bits of the multi-bit DMACR fields (writable)."""
+        return sum(((1 << w) - 1) << lsb for lsb, w in self.dmacr_fields.values())
+
+    def desc_offset(self, word: str) -> int:
+        """Byte offset of descriptor word ``word`` (NXTDESC, BUFFER_ADDRESS, CONTROL, STATUS, ...)."""
+        try:
+            return 4 * self.desc_words[word]
+        except KeyError:
+            raise SpecError(f"the AXI DMA descriptor has no word {word!r}") from None
+
+    def control(self, bit: str) -> int:
+        """Mask of a descriptor CONTROL bit (SOF, EOF)."""
+        return 1 << self.desc_control_bits[bit]
+
+    def status(self, bit: str) -> int:
+        """Mask of a descriptor STATUS bit (CMPLT, DMAINTERR, DMASLVERR, DMADECERR, RXSOF, RXEOF)."""
+        return 1 << self.desc_status_bits[bit]
 
 
 @dataclass(frozen=True)
@@ -100,6 +144,7 @@ class Spec:
     dma_vlnv: str
     dma_length_width: int
     dma_addr_width: int
+    dma_mode: str
     dma: DmaMap
     fabric_mhz: float
     read_bytes_per_cycle: int
@@ -143,6 +188,25 @@ class Spec:
     def dma_max_bytes(self) -> int:
         """Longest single DMA transfer: the LENGTH register's range."""
         return (1 << self.dma_length_width) - 1
+
+    @property
+    def dma_sg(self) -> bool:
+        """Whether the AXI DMA is built with scatter-gather (``[dma] mode = "sg"``, ``c_include_sg=1``)."""
+        return self.dma_mode == "sg"
+
+    def with_dma_mode(self, mode: str) -> Spec:
+        """The same configuration with the AXI DMA built in ``mode`` ("sg" or "simple").
+
+        The DMA mode is a block-design choice: the accelerator, its RTL and its programs are the
+        same, so the spec hash (what programs and the SPEC_HASH register carry) is kept; the
+        ``.hwh`` (``c_include_sg``), the Vivado parameters and the simulator build follow the mode."""
+        if mode not in DMA_MODES:
+            raise SpecError(f"dma mode {mode!r} is not one of {', '.join(DMA_MODES)}")
+        if mode == self.dma_mode:
+            return self
+        out = replace(self, dma_mode=mode)
+        out.__dict__["hash"] = self.hash  # cached_property: the configuration's hash, whatever the mode
+        return out
 
     @property
     def instr_bytes(self) -> int:
@@ -295,6 +359,15 @@ class Spec:
             *((f"SPEC_DMA_REG_{k}", v, "offset in a channel block") for k, v in self.dma.registers.items()),
             *((f"SPEC_DMACR_{k}_BIT", v, "") for k, v in self.dma.dmacr_bits.items()),
             *((f"SPEC_DMASR_{k}_BIT", v, "") for k, v in self.dma.dmasr_bits.items()),
+            *((f"SPEC_DMACR_{k}_LSB", v[0], "") for k, v in self.dma.dmacr_fields.items()),
+            *((f"SPEC_DMACR_{k}_WIDTH", v[1], "") for k, v in self.dma.dmacr_fields.items()),
+            ("SPEC_DMACR_RESET_VALUE", self.dma.dmacr_reset_value, "DMACR after a reset"),
+            ("SPEC_DMACR_FIELDS_MASK", self.dma.dmacr_fields_mask, "writable multi-bit DMACR fields"),
+            ("SPEC_DMA_INCLUDE_SG", int(self.dma_sg), "c_include_sg: scatter-gather mode"),
+            ("SPEC_DESC_BYTES", self.dma.desc_bytes, "descriptor size and alignment"),
+            *((f"SPEC_DESC_W_{k}", v, "descriptor word index") for k, v in self.dma.desc_words.items()),
+            *((f"SPEC_DESC_CTRL_{k}_BIT", v, "") for k, v in self.dma.desc_control_bits.items()),
+            *((f"SPEC_DESC_STS_{k}_BIT", v, "") for k, v in self.dma.desc_status_bits.items()),
         ]
         lines = [
             f"// Generated from overlays/specs/{self.name}.toml (spec hash {self.hash[:16]}).",
@@ -329,11 +402,18 @@ def _parse(raw: Mapping[str, Any]) -> Spec:
             dma_vlnv=dma["vlnv"],
             dma_length_width=int(dma["length_width"]),
             dma_addr_width=int(dma["addr_width"]),
+            dma_mode=str(dma.get("mode", "simple")),
             dma=DmaMap(
                 channels={k: int(v) for k, v in dma["channels"].items()},
                 registers={k: int(v) for k, v in dma["registers"].items()},
                 dmacr_bits={k: int(v) for k, v in dma["dmacr_bits"].items()},
                 dmasr_bits={k: int(v) for k, v in dma["dmasr_bits"].items()},
+                dmacr_fields={k: (int(v[0]), int(v[1])) for k, v in dma["dmacr_fields"].items()},
+                dmacr_reset={k: int(v) for k, v in dma["dmacr_reset"].items()},
+                desc_bytes=int(dma["descriptor"]["bytes"]),
+                desc_words={k: int(v) for k, v in dma["descriptor"]["words"].items()},
+                desc_control_bits={k: int(v) for k, v in dma["descriptor"]["control_bits"].items()},
+                desc_status_bits={k: int(v) for k, v in dma["descriptor"]["status_bits"].items()},
             ),
             fabric_mhz=float(raw["clock"]["fabric_mhz"]),
             read_bytes_per_cycle=int(mem["read_bytes_per_cycle"]),
@@ -388,6 +468,11 @@ def _check(s: Spec) -> None:
             )
     if not 8 <= s.dma_length_width <= 26:
         problems.append(f"dma.length_width {s.dma_length_width} must be 8..26 (AXI DMA 7.1)")
+    if s.dma_mode not in DMA_MODES:
+        problems.append(f"dma.mode {s.dma_mode!r} must be one of {', '.join(DMA_MODES)}")
+    low = min([*s.dma.desc_control_bits.values(), *s.dma.desc_status_bits.values()], default=32)
+    if s.dma_length_width > low:
+        problems.append(f"dma.length_width {s.dma_length_width} overlaps the descriptor CONTROL/STATUS bit {low}")
     banks = {"abuf_banks": (s.abuf_banks, "abuf"), "acc_banks": (s.acc_banks, "acc")}
     for name, (value, fname) in banks.items():
         if value != s.field_max(fname) + 1:

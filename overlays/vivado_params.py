@@ -22,6 +22,7 @@ from typing import Any
 
 from accel.errors import SpecError
 from accel.overlays.boards import BOARDS, Board
+from accel.overlays.hwh import ACCEL_ADDRESS_BLOCK, accel_registers
 from accel.overlays.rtl_build import IP_TOP, SPEC_HEADER, rtl_sources, write_spec_header
 from accel.overlays.spec import Spec
 
@@ -31,8 +32,9 @@ BUILD_TCL = VIVADO_DIR / "build_overlay.tcl"
 # the package directory, where the runtime's board backend looks (runtime/backends/board.py).
 BITSTREAM_DIR = Path(__file__).resolve().parent
 
-# PYNQ 3.1 images are built with Vivado 2022.1; older Vivados lack assign_bd_address -offset/-range
-# on every IP and write the .hwh under .srcs instead of .gen.
+# The oldest Vivado this flow is written for: older ones lack assign_bd_address -offset/-range on
+# every IP and write the .hwh under .srcs instead of .gen. (PYNQ v3.0.1 images were built with
+# 2022.1, PYNQ v3.1 images with 2024.1: either serves.)
 VIVADO_MIN_VERSION = "2022.1"
 
 
@@ -112,7 +114,7 @@ def dma_config(spec: Spec) -> dict[str, int]:
     w = spec.stream_width
     dre = 1 if w <= 512 else 0
     return {
-        "c_include_sg": 0,
+        "c_include_sg": int(spec.dma_sg),  # scatter-gather: M_AXI_SG fetches descriptors (spec [dma] mode)
         "c_sg_length_width": spec.dma_length_width,
         "c_addr_width": spec.dma_addr_width,
         "c_include_mm2s": 1,
@@ -131,7 +133,9 @@ def dma_config(spec: Spec) -> dict[str, int]:
 
 def ps_config(spec: Spec) -> dict[str, int | float]:
     """CONFIG.* of the PS cell on top of the board preset: one GP master for the control
-    registers, one HP slave for the DMA at the stream width, the fabric clock, the PL interrupt."""
+    registers, one HP slave for the DMA at the stream width, the fabric clock, and no PL-to-PS
+    interrupt (pynq only sees interrupts behind an AXI interrupt controller, and the runtime polls
+    with a timeout: docs/BOARD.md). The generated .hwh carries the same values."""
     flow = board_flow(spec)
     mhz = _num(spec.fabric_mhz)
     if flow.ps_kind == "ps7":
@@ -142,8 +146,7 @@ def ps_config(spec: Spec) -> dict[str, int | float]:
             "PCW_EN_CLK0_PORT": 1,
             "PCW_EN_RST0_PORT": 1,
             "PCW_FPGA0_PERIPHERAL_FREQMHZ": mhz,
-            "PCW_USE_FABRIC_INTERRUPT": 1,
-            "PCW_IRQ_F2P_INTR": 1,
+            "PCW_USE_FABRIC_INTERRUPT": 0,
         }
     return {
         "PSU__USE__M_AXI_GP0": 1,  # M_AXI_HPM0_FPD
@@ -154,7 +157,7 @@ def ps_config(spec: Spec) -> dict[str, int | float]:
         "PSU__SAXIGP2__DATA_WIDTH": spec.stream_width,
         "PSU__FPGA_PL0_ENABLE": 1,
         "PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ": mhz,
-        "PSU__USE__IRQ0": 1,
+        "PSU__USE__IRQ0": 0,
     }
 
 
@@ -203,6 +206,13 @@ def tcl_params(
         # Module parameters of accel_ip/accel_top (spec.verilog_params()), decimal.
         "ACCEL_PARAMS": dict(spec.verilog_params()),
         "AXIL_ADDR_WIDTH": spec.axil_addr_width,
+        # The registers the IP package declares (ipx::add_register), as the .hwh lists them:
+        # flat lists of (name, offset, access, description) and (register, field, bit, width).
+        "ACCEL_ADDRESS_BLOCK": ACCEL_ADDRESS_BLOCK,
+        "ACCEL_REGISTERS": [x for name, off, access, desc, _ in accel_registers(spec)
+                            for x in (name, f"0x{off:X}", access, desc)],
+        "ACCEL_REGISTER_FIELDS": [x for name, _, _, _, fields in accel_registers(spec)
+                                  for fname, bit, width in fields for x in (name, fname, bit, width)],
         "ACCEL_BASE": f"0x{spec.accel_base:08X}",
         "ACCEL_RANGE": f"0x{spec.accel_range:X}",
         "DMA_VLNV": spec.dma_vlnv,
@@ -294,8 +304,8 @@ def missing_vivado_message(spec: Spec, params_file: Path, output_dir: Path, cmd:
     return "\n".join(
         [
             f"error: `{cmd[0]}` is not on PATH, so the {spec.board} overlay cannot be built here.",
-            f"Building it needs AMD Vivado {VIVADO_MIN_VERSION} or newer (2022.1 matches the PYNQ "
-            f"{flow.pynq_image} images) with device support for {spec.part}, and",
+            f"Building it needs AMD Vivado {VIVADO_MIN_VERSION} or newer (the overlay runs under "
+            f"{flow.pynq_image}) with device support for {spec.part}, and",
             f"  {flow.board_files_hint}.",
             "Source <Vivado install>/settings64.sh (or pass --vivado /path/to/vivado, or set $VIVADO) and rerun.",
             f"The inputs are ready: {params_file} and {params_file.parent / 'include' / SPEC_HEADER}.",

@@ -16,6 +16,9 @@ from pynq import DefaultIP
 
 from accel.errors import AcceleratorError, OverlayMismatchError
 from accel.overlays.spec import Spec, available_specs, load_spec
+from accel.runtime.sgdma import AccelDMA
+
+__all__ = ["AccelDMA", "AccelDriver", "bind_spec_driver"]  # importing this module registers both with pynq
 
 IDENTITY = ("ROWS", "LANES", "KMAX", "NMAX", "IFIFO_DEPTH")
 

@@ -17,6 +17,14 @@ check); DMA error bits raise ``DMAError``, accelerator STATUS.ERROR raises
 ``AcceleratorError`` with the spec's error name; after any fault the accelerator is
 soft-reset and the DMA reset and restarted so the next call works. The stock
 ``DMA.wait()`` is never called: it polls without a timeout.
+
+Scatter-gather mode (the ``.hwh`` says ``c_include_sg=1``; :mod:`accel.runtime.sgdma`): a
+zero-copy program runs as ONE descriptor chain pair, built and checked once per (program,
+buffer binding) in CMA and cached: a run clears the descriptors' STATUS words (memory),
+writes TAILDESC per channel and polls S2MM's DMASR until the chain is done, then checks every
+descriptor's STATUS (Cmplt, bytes, RXEOF, error bits). Register accesses per run do not
+depend on the program's size. Programs that stage data between transfers (pack/unpack) run
+the two-queue loop above through a one-descriptor ring per channel.
 """
 
 from __future__ import annotations
@@ -43,14 +51,20 @@ from accel.errors import (
 )
 
 # DMASR error bits (names as in PG021); offsets and bit positions come from the spec's [dma.*].
-DMASR_ERRORS = {"INTERR": "DMAIntErr", "SLVERR": "DMASlvErr", "DECERR": "DMADecErr"}
+# The SG bits are only ever set by a DMA built with scatter-gather.
+DMASR_ERRORS = {"INTERR": "DMAIntErr", "SLVERR": "DMASlvErr", "DECERR": "DMADecErr",
+                "SGINTERR": "SGIntErr", "SGSLVERR": "SGSlvErr", "SGDECERR": "SGDecErr"}
 _ERR_HINT = {
+    "SGIntErr": "a fetched descriptor was already completed (its STATUS was not cleared, or the chain loops)",
+    "SGSlvErr": "a descriptor fetch or STATUS update failed (SLVERR): is the descriptor memory CMA?",
+    "SGDecErr": "a descriptor pointer (CURDESC/NXTDESC) points at no memory: the chain is corrupt",
     "DMAIntErr": "internal error: a zero or over-long LENGTH, or a stream that ended early/late",
     "DMASlvErr": "the memory (HP port / DDR controller) answered SLVERR: is the buffer in CMA and the PS port on?",
     "DMADecErr": "no memory at the buffer's physical address: pass pynq.allocate / acc.allocate buffers",
 }
 
 CMD_CACHE_SIZE = 16
+CHAIN_CACHE_SIZE = 16  # descriptor chain pairs kept per executor (one per program x buffer binding)
 STALL_POLLS = 3  # simulator: consecutive DMASR reads that ran a whole deadlock window without movement
 
 
@@ -67,7 +81,7 @@ class RunResult:
     cpu_bytes_copied: int  # operand bytes the CPU copied (numpy -> CMA, staging pack/unpack, CMA -> numpy)
     ddr_bytes: int  # bytes the DMA moved (MM2S + S2MM)
     mmio_ops: int  # register reads + writes, the stock DMA driver's included
-    dma_transfers: int
+    dma_transfers: int  # packets moved (MM2S + S2MM)
     wall_s: float
     sim_cycles: int | None = None  # harness cycles of the call (simulator only)
     flush_bytes: int = 0
@@ -76,6 +90,10 @@ class RunResult:
     panels: int | None = None
     tiles: int | None = None
     stats: dict[str, Any] = field(default_factory=dict)
+    dma_mode: str = "simple"  # "sg": descriptor chains; "simple": one driver call per packet
+    driver_calls: int = 0  # DMA driver calls that started work (simple: transfer(); sg: TAILDESC kicks)
+    run_mmio_ops: int = 0  # register accesses that ran the program (mmio_ops without the counter readout)
+    descriptors: int = 0  # scatter-gather descriptors the run processed
 
     @property
     def macs(self) -> int:
@@ -117,6 +135,8 @@ class _Plan:
     s2mm_bufs: set[str]
     in_operands: list[str]
     dma_targets: list[str]
+    staged: bool = False  # some transfer packs/unpacks on the CPU between transfers
+    key: int = 0
 
 
 def plan_program(program: DriverProgram, spec: Any, max_bytes: int | None = None) -> _Plan:
@@ -141,6 +161,7 @@ def plan_program(program: DriverProgram, spec: Any, max_bytes: int | None = None
         s2mm_bufs={e[0] for e in program.s2mm},
         in_operands=[n for n, o in ops.items() if o.get("role") in ("in", "inout")],
         dma_targets=sorted({e[0] for e in program.s2mm if e[0] in ops}),
+        staged=any(e[3] for e in (*program.mm2s, *program.s2mm)),
     )
 
 
@@ -156,6 +177,11 @@ class Executor:
         self._cmd_cache: OrderedDict[str, Any] = OrderedDict()
         self._scratch: dict[str, Any] = {}
         self._plans: OrderedDict[int, _Plan] = OrderedDict()
+        self.sg = bool(getattr(self.dma, "sg", False))
+        self._chains: OrderedDict[Any, tuple[Any, Any]] = OrderedDict()
+        self._bound: Any = None  # key of the chain pair the DMA's channels run (None: reset state)
+        if self.sg:  # a known state: both channels halted, descriptor pointers 0
+            self._reset_dma()
 
     @property
     def max_bytes(self) -> int:
@@ -173,6 +199,7 @@ class Executor:
             self._plans.move_to_end(key)
             return hit
         plan = plan_program(program, self.spec, self.max_bytes)
+        plan.key = key
         self._plans[key] = plan
         while len(self._plans) > 64:
             self._plans.popitem(last=False)
@@ -211,6 +238,14 @@ class Executor:
             buf.freebuffer()
         self._cmd_cache.clear()
         self._scratch.clear()
+        self._drop_chains()
+
+    def _drop_chains(self) -> None:
+        for pair in self._chains.values():
+            for chain in pair:
+                chain.free()
+        self._chains.clear()
+        self._bound = None
 
     # ------------------------------------------------------------ DMA helpers
     def _dmasr(self, chan: str) -> int:
@@ -232,17 +267,14 @@ class Executor:
         for buf in self._cmd_cache.values():
             buf.freebuffer()
         self._cmd_cache.clear()
+        self._drop_chains()  # the command buffers' addresses change: rebuild the descriptors too
+        self._reset_dma()  # resets both channels (PG021)
         deadline = time.monotonic() + self.timeout_s
         dmap = self.spec.dma
-        dmacr, reset = dmap.offset("mm2s", "DMACR"), dmap.dmacr("RESET")
-        self.dma.write(dmacr, reset)  # resets both channels (PG021)
-        while self.dma.read(dmacr) & reset:
-            if time.monotonic() > deadline:
-                raise DeviceTimeoutError(
-                    "the AXI DMA did not leave reset (DMACR.Reset stays set): its clock or reset is not running; "
-                    "reload the overlay (pynq.Overlay(...).download()) or power-cycle the board"
-                )
         self.accel.soft_reset()
+        if self.sg:  # channels stay halted until a chain is bound (CURDESC is written while halted)
+            self._check_accel_after_reset()
+            return
         for name, chan in (("mm2s", self.dma.sendchannel), ("s2mm", self.dma.recvchannel)):
             self.dma.write(dmap.offset(name, "DMACR"), dmap.dmacr("RS"))
             while self._dmasr(name) & dmap.dmasr("HALTED"):
@@ -252,6 +284,9 @@ class Executor:
                         "reload the overlay"
                     )
             chan.start()  # stock: writes DMACR.RS again, sees it running, re-arms its first-transfer state
+        self._check_accel_after_reset()
+
+    def _check_accel_after_reset(self) -> None:
         word = self.accel.status_word()
         err = self.accel.error_from_status(word)
         if err is not None:
@@ -282,7 +317,7 @@ class Executor:
         regions = {
             n: _Region(int(bufs[n].physical_address), int(bufs[n].nbytes)) for n in plan.mm2s_bufs | plan.s2mm_bufs
         }
-        counts = {"flush": 0, "invalidate": 0, "cpu": int(extra_cpu_bytes), "ddr": 0}
+        counts = {"flush": 0, "invalidate": 0, "cpu": int(extra_cpu_bytes), "ddr": 0, "calls": 0, "desc": 0}
 
         try:
             self.accel.clear_counters()
@@ -293,7 +328,12 @@ class Executor:
             for name in plan.dma_targets:  # outputs: clean before the DMA writes them
                 bufs[name].flush()
                 counts["flush"] += bufs[name].nbytes
-            self._loop(program, plan, bufs, regions, counts)
+            if self.sg and not plan.staged:
+                self._run_chains(program, plan, bufs, counts)
+            else:
+                if self.sg:
+                    self._bind_single()
+                self._loop(program, plan, bufs, regions, counts)
             for name in plan.dma_targets:  # outputs: one invalidate per call
                 bufs[name].invalidate()
                 counts["invalidate"] += bufs[name].nbytes
@@ -301,6 +341,7 @@ class Executor:
             err = self.accel.error_from_status(word)
             if err is not None:
                 raise err
+            run_mmio = self.backend.mmio_ops() - mmio0
             counters = self.accel.read_counters()
         except BaseException as exc:
             try:
@@ -334,7 +375,160 @@ class Executor:
             panels=program.stats.get("panels"),
             tiles=program.stats.get("tiles"),
             stats=dict(program.stats),
+            dma_mode="sg" if self.sg else "simple",
+            driver_calls=counts["calls"],
+            run_mmio_ops=run_mmio,
+            descriptors=counts["desc"],
         )
+
+    # ------------------------------------------------------------ scatter-gather
+    def _reset_dma(self) -> None:
+        """DMACR.Reset (resets both channels, PG021) and wait for it to clear, with the timeout."""
+        deadline = time.monotonic() + self.timeout_s
+        dmacr, reset = self.spec.dma.offset("mm2s", "DMACR"), self.spec.dma.dmacr("RESET")
+        self.dma.write(dmacr, reset)
+        while self.dma.read(dmacr) & reset:
+            if time.monotonic() > deadline:
+                raise DeviceTimeoutError(
+                    "the AXI DMA did not leave reset (DMACR.Reset stays set): its clock or reset is not running; "
+                    "reload the overlay (pynq.Overlay(...).download()) or power-cycle the board"
+                )
+        for chan in (self.dma.sendchannel, self.dma.recvchannel) if self.sg else ():
+            chan.after_reset()
+
+    def _bind_pair(self, key: Any, mm2s: Any, s2mm: Any) -> None:
+        """Make the two channels start at these rings' first descriptors: RS=0, CURDESC, RS=1 (PG021).
+
+        Done on every run, so a run's register accesses (and cycles) do not depend on which program
+        ran before. Between runs both channels are idle (a run ends only when both chains are done;
+        any fault goes through :meth:`recover`), and PG021 halts an idle channel at once on RS=0."""
+        self._bound = None
+        for chan, chain in ((self.dma.recvchannel, s2mm), (self.dma.sendchannel, mm2s)):
+            chan.halt()
+            chan.bind(chain)
+        self._bound = key
+
+    def _bind_single(self) -> None:
+        """Per-transfer mode: each channel runs a one-descriptor ring rewritten for every packet."""
+        from accel.runtime.sgdma import DescriptorChain
+
+        send, recv = self.dma.sendchannel, self.dma.recvchannel
+        if send.single is None or recv.single is None:
+            base = self.spec.ddr_base  # placeholder segment, rewritten by every transfer
+            send.single = DescriptorChain(self.spec, self.backend.allocate, [(base, 1, True, True)])
+            recv.single = DescriptorChain(self.spec, self.backend.allocate, [(base, 1, True, True)])
+        self._bind_pair("single", send.single, recv.single)
+
+    def _chain_pair(self, plan: _Plan, program: DriverProgram, bufs: dict[str, Any]) -> tuple[Any, Any]:
+        """The program's (MM2S, S2MM) rings for these buffers: built once per binding, then cached."""
+        from accel.runtime.sgdma import DescriptorChain
+
+        names = sorted(plan.mm2s_bufs | plan.s2mm_bufs)
+        key = (plan.key, tuple((n, int(bufs[n].physical_address), int(bufs[n].nbytes)) for n in names))
+        pair = self._chains.get(key)
+        if pair is not None:
+            self._chains.move_to_end(key)
+            return key, pair
+        phys = {n: int(bufs[n].physical_address) for n in names}
+        mm2s = [(phys[b] + off, n, True, True) for b, off, n, _ in program.mm2s]
+        s2mm = [(phys[b] + off, n, True, True) for b, off, n, _ in program.s2mm]
+        pair = (DescriptorChain(self.spec, self.backend.allocate, mm2s),
+                DescriptorChain(self.spec, self.backend.allocate, s2mm))
+        self._chains[key] = pair
+        while len(self._chains) > CHAIN_CACHE_SIZE:
+            old_key, old = self._chains.popitem(last=False)
+            if old_key == self._bound:
+                self._bound = None
+            for chain in old:
+                chain.free()
+        return key, pair
+
+    def _run_chains(self, program: DriverProgram, plan: _Plan, bufs: dict[str, Any], counts: dict[str, int]) -> None:
+        """One kick per channel, one completion wait, then every descriptor's STATUS checked."""
+        key, (mm2s, s2mm) = self._chain_pair(plan, program, bufs)
+        self._bind_pair(key, mm2s, s2mm)
+        counts["flush"] += mm2s.rearm() + s2mm.rearm()
+        self.dma.recvchannel.kick(s2mm.tail)  # S2MM first: its descriptors are ready before any drain
+        self.dma.sendchannel.kick(mm2s.tail)
+        counts["calls"] += 2
+        dmap = self.spec.dma
+        idle = dmap.dmasr("IDLE")
+        err_mask = sum(dmap.dmasr(bit) for bit in DMASR_ERRORS)
+        blocking = self.backend.blocking_polls
+        deadline = time.monotonic() + self.timeout_s
+        stalls = spins = 0
+        mm_idle = False
+        while True:
+            sr = self.dma.recvchannel.dmasr()
+            if sr & err_mask:
+                raise self._chain_error("s2mm", sr, program, s2mm)
+            if sr & idle:
+                break
+            srm = self.dma.sendchannel.dmasr()
+            if srm & err_mask:
+                raise self._chain_error("mm2s", srm, program, mm2s)
+            if srm & idle and not mm_idle:  # MM2S finished: S2MM is the one left, no stall yet
+                mm_idle = True
+                continue
+            spins += 1
+            if blocking or spins % 256 == 0:
+                err = self.accel.error_from_status(self.accel.status_word())
+                if err is not None:
+                    raise err
+            stalls += 1
+            if (blocking and stalls >= STALL_POLLS) or time.monotonic() > deadline:
+                # an output the accelerator cannot hand over (drain engine busy) blocks its input too
+                draining = self.accel.decode_status(self.accel.status_word()).get("DRAIN_BUSY", False)
+                chan = "s2mm" if mm_idle or draining else "mm2s"
+                raise self._chain_timeout(chan, sr if mm_idle else srm, program, mm2s if chan == "mm2s" else s2mm,
+                                          blocking)
+            if not blocking and spins > 1000:
+                time.sleep(50e-6)
+        self._check_statuses(program, mm2s, s2mm, counts)
+
+    def _check_statuses(self, program: DriverProgram, mm2s: Any, s2mm: Any, counts: dict[str, int]) -> None:
+        """Every descriptor completed, moved its bytes and (S2MM) ended its packet: else DMAError."""
+        dmap = self.spec.dma
+        length = self.spec.dma_max_bytes
+        errs = dmap.status("DMAINTERR") | dmap.status("DMASLVERR") | dmap.status("DMADECERR")
+        for chan, chain, entries in (("s2mm", s2mm, program.s2mm), ("mm2s", mm2s, program.mm2s)):
+            st = chain.statuses()
+            counts["invalidate"] += chain.cache_bytes
+            want = dmap.status("CMPLT") | (dmap.status("RXEOF") if chan == "s2mm" else 0)
+            bad = np.flatnonzero(((st & want) != want) | ((st & errs) != 0) | ((st & length) != chain.nbytes))
+            if bad.size:
+                i = int(bad[0])
+                buf, off, nbytes, _ = entries[i]
+                raise DMAError(
+                    f"AXI DMA {chan.upper()} descriptor {i} ({nbytes} bytes at offset {off} of {buf!r}) ended with "
+                    f"STATUS={int(st[i]):#010x} ({int(st[i]) & length} bytes"
+                    f"{', no end of packet' if chan == 's2mm' and not st[i] & dmap.status('RXEOF') else ''}): "
+                    + ("the accelerator emitted a packet of the wrong size (its drains do not match the program's "
+                       "s2mm entries)" if chan == "s2mm" else "the transfer did not complete")
+                    + "; the runtime reset the DMA and the accelerator"
+                )
+            counts["ddr"] += int(chain.nbytes.sum())
+            counts["desc"] += chain.count
+
+    def _chain_error(self, chan: str, sr: int, program: DriverProgram, chain: Any) -> DMAError:
+        bits = [name for bit, name in DMASR_ERRORS.items() if sr & self.spec.dma.dmasr(bit)]
+        st = chain.statuses()
+        done = int(np.count_nonzero(st & self.spec.dma.status("CMPLT")))
+        entries = program.mm2s if chan == "mm2s" else program.s2mm
+        where = (f"after {done} of {chain.count} descriptors (next: {entries[done][2]} bytes at offset "
+                 f"{entries[done][1]} of {entries[done][0]!r})" if done < len(entries) else "after the last descriptor")
+        return DMAError(
+            f"AXI DMA {chan.upper()} reported {'+'.join(bits)} (DMASR={sr:#06x}) {where}: "
+            f"{'; '.join(_ERR_HINT[b] for b in bits)}; the runtime reset the DMA and the accelerator"
+        )
+
+    def _chain_timeout(self, chan: str, sr: int, program: DriverProgram, chain: Any,
+                       blocking: bool) -> DeviceTimeoutError:
+        st = chain.statuses()
+        done = int(np.count_nonzero(st & self.spec.dma.status("CMPLT")))
+        entries = program.mm2s if chan == "mm2s" else program.s2mm
+        index = min(done, len(entries) - 1)
+        return self._timeout(chan, entries[index], sr, index, blocking)
 
     def _loop(self, program: DriverProgram, plan: _Plan, bufs: dict[str, Any], regions: dict[str, _Region],
               counts: dict[str, int]) -> None:
@@ -365,7 +559,7 @@ class Executor:
             if chan == "mm2s":
                 mm_done = cur[chan]
             else:
-                got = int(self.dma.read(self.spec.dma.offset("s2mm", "LENGTH")))
+                got = chans[chan].received() if self.sg else int(self.dma.read(self.spec.dma.offset("s2mm", "LENGTH")))
                 chans[chan].transferred = got
                 if got != entry[2]:
                     raise DMAError(
@@ -385,6 +579,7 @@ class Executor:
                     if pack and chan == "mm2s":  # an S2MM entry's 4th item is its unpack
                         self._pack(pack, bufs, buf, off, nbytes, counts)
                     chans[chan].transfer(regions[buf], off, nbytes)
+                    counts["calls"] += 1
                     cur[chan], nxt[chan] = nxt[chan], nxt[chan] + 1
             # Wait on the channel that can finish: a drain once its data has been sent, else MM2S.
             if cur["s2mm"] >= 0 and (need[cur["s2mm"]] <= mm_done or cur["mm2s"] < 0):

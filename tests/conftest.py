@@ -5,7 +5,9 @@ Simulator fixtures (session scoped: building/loading the Verilator model costs s
 
 - ``accel_spec``: the default spec (``z2_default``).
 - ``sim_model``: one ``accel.overlays.sim.SimModel`` for that spec, closed at session end.
-- ``accel_sim``: an ``accel.runtime.Accelerator(backend="sim")`` on ``sim_model``; it is the
+- ``accel_sim``: an ``accel.runtime.Accelerator(backend="sim")`` on ``sim_model`` (the spec's
+  DMA mode: simple); ``accel_sim_sg`` the same configuration with a scatter-gather DMA;
+  ``accel_sim_any`` runs a test with each. ``accel_sim`` is the
   active PYNQ device, so stock ``pynq.allocate`` / ``pynq.MMIO`` work in tests. Tests that
   inject faults must leave it usable (the runtime recovers by itself after every fault).
 - ``rng``: a seeded ``numpy.random.Generator`` (fresh per test).
@@ -56,6 +58,39 @@ def accel_sim(_accel_sim_session: Any) -> Any:
 
     pynq.Device.active_device = _accel_sim_session.device
     return _accel_sim_session
+
+
+@pytest.fixture(scope="session")
+def _accel_sim_sg_session(accel_spec: Any) -> Iterator[Any]:
+    from accel.runtime import Accelerator
+
+    acc = Accelerator(backend="sim", spec=accel_spec.with_dma_mode("sg"))
+    yield acc
+    acc.close()
+
+
+@pytest.fixture
+def accel_sim_sg(_accel_sim_sg_session: Any) -> Any:
+    """The same z2 configuration with its AXI DMA in scatter-gather mode: descriptor chains built
+    once per program and buffer binding, a constant number of register accesses per run."""
+    import pynq
+
+    pynq.Device.active_device = _accel_sim_sg_session.device
+    return _accel_sim_sg_session
+
+
+@pytest.fixture
+def accel_sim_simple(accel_sim: Any) -> Any:
+    """``accel_sim`` in simple (direct register) mode, the stock ``pynq.lib.dma.DMA`` channels and
+    one driver call per packet: the configuration's default (``[dma] mode``), asserted here."""
+    assert accel_sim.spec.dma_mode == "simple"
+    return accel_sim
+
+
+@pytest.fixture(params=["sg", "simple"])
+def accel_sim_any(request: pytest.FixtureRequest) -> Any:
+    """``accel_sim_sg`` and ``accel_sim_simple``: a test run in both DMA modes."""
+    return request.getfixturevalue("accel_sim_sg" if request.param == "sg" else "accel_sim_simple")
 
 
 @pytest.fixture

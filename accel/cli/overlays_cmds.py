@@ -3,6 +3,7 @@
     accel-run spec [SPEC] [--json|--verilog|--c]          # a generated view of a spec
     accel-run hwh [SPEC...] [--write|--check]             # the checked-in .hwh files
     accel-run estimate [--spec NAME...|--all] [--json] [--result FILE]
+    accel-run estimate --timing [--spec NAME...|--all] [--json]   # timing proxy of the same netlist
     accel-run sim-build [SPEC...]                         # build (or find) the Verilator model
     accel-run vivado-params [SPEC] [--build-dir DIR]      # print the Vivado params file
     accel-run build-bitstream [--spec NAME] [--params-only] [--step ip|bd|bit ...]
@@ -80,21 +81,32 @@ def hwh_cmd(specs: tuple[str, ...], mode: str | None) -> None:
 @click.option("--result", "result_path", type=click.Path(dir_okay=False),
               help="also write the stamped result file here (docs/results/estimate.json)")
 @click.option("--no-cache", is_flag=True, help="synthesise even when a cached result exists")
+@click.option("--timing", is_flag=True,
+              help="report the timing PROXY instead: deepest register-to-register paths and highest fanouts")
 def estimate_cmd(specs: tuple[str, ...], all_specs: bool, as_json: bool, result_path: str | None,
-                 no_cache: bool) -> None:
+                 no_cache: bool, timing: bool) -> None:
     """Estimate LUT/FF/DSP/BRAM of the accelerator with yosys synth_xilinx, per spec.
 
     Exits 1 if a configuration does not fit its part (XC7Z020 for PYNQ-Z2, K26 for KV260).
     The first run synthesises (minutes); results are cached by RTL and parameters.
+
+    With --timing: a timing proxy of the same mapped netlist (published cell delays plus a
+    per-net-hop delay, not Vivado timing closure) against the spec's clock period; exits 1 if
+    a path exceeds the period or a net other than clock/reset drives more than 512 pins.
     """
     from accel.overlays.estimate import estimate_many, format_table
     from accel.overlays.spec import available_specs, load_spec
 
     if all_specs and specs:
         raise click.UsageError("give --spec or --all, not both")
+    if timing and result_path:
+        raise click.UsageError("--result writes the resource estimate; it does not apply to --timing")
     names = available_specs() if all_specs else list(specs or [DEFAULT_SPEC])
     for name in names:
         load_spec(name)  # a clear SpecError before minutes of synthesis
+    if timing:
+        _timing(names, as_json=as_json, use_cache=not no_cache)
+        return
     stamp = _stamp("estimate", names) if result_path else {}
     results = estimate_many(names, use_cache=not no_cache)
     doc = {"format": "pynq-accel/estimate", "version": 1, "results": [r.to_dict() for r in results]}
@@ -106,6 +118,24 @@ def estimate_cmd(specs: tuple[str, ...], all_specs: bool, as_json: bool, result_
     bad = [r for r in results if not r.fits]
     for r in bad:
         click.secho(f"error: {r.spec} does not fit {r.part}: {', '.join(r.over)} over capacity", fg="red", err=True)
+    if bad:
+        sys.exit(1)
+
+
+def _timing(names: list[str], *, as_json: bool, use_cache: bool) -> None:
+    """``estimate --timing``: the proxy report per configuration; exit 1 when one misses the goal."""
+    from accel.overlays.timing import LABEL, format_report, timing_reports
+
+    reports = timing_reports(names, use_cache=use_cache)
+    if as_json:
+        doc = {"format": "pynq-accel/timing-proxy", "version": 1, "label": LABEL,
+               "results": [r.to_dict() for r in reports]}
+        click.echo(json.dumps(doc, indent=2))
+    else:
+        click.echo(format_report(reports))
+    bad = [r for r in reports if not r.ok]
+    for r in bad:
+        click.secho(f"error: {r.spec} misses the timing proxy's goal: {'; '.join(r.problems)}", fg="red", err=True)
     if bad:
         sys.exit(1)
 

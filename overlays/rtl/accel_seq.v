@@ -70,7 +70,8 @@ module accel_seq #
     output wire                     cur_acc,
     output wire                     cur_accumulate,
     output wire [7:0]               cur_rows,      // rows of A bank cur_abuf (active MAC rows)
-    input  wire                     mac_busy,
+    input  wire                     mac_busy,      // chunks in flight (for IDLE)
+    input  wire                     mac_rd_block,  // an accumulator write lands after next cycle
 
     /*
      * Drain engine
@@ -151,8 +152,10 @@ initial begin
     end
 end
 
-// S_FETCH decodes the instruction at the FIFO output (the FIFO's output register is the
-// instruction register) and pops it when it starts; waits keep it there.
+// The instruction register (ir_*) takes the FIFO's head as soon as it is free or being
+// consumed, so the decode below starts from flip-flops (not the FIFO's block-RAM output) and
+// the next instruction is there the cycle after one starts, as the FIFO head was before.
+// S_FETCH decodes the instruction register and consumes it when it starts; waits keep it.
 localparam [2:0]
     S_FETCH = 3'd0,
     S_CMD = 3'd1,
@@ -203,9 +206,30 @@ ififo_inst (
 );
 
 /*
- * Decode (of the instruction at the FIFO output)
+ * Instruction register
  */
-wire [63:0] instr = fifo_m_tdata;
+reg         ir_valid_reg;
+reg  [63:0] ir_reg;
+wire        ir_consume;                           // the instruction starts or retires
+wire        ir_load = fifo_m_tvalid && (!ir_valid_reg || ir_consume);
+wire        queue_empty = fifo_empty && !ir_valid_reg;
+
+always @(posedge clk) begin
+    if (ir_load) begin
+        ir_reg <= fifo_m_tdata;
+        ir_valid_reg <= 1'b1;
+    end else if (ir_consume) begin
+        ir_valid_reg <= 1'b0;
+    end
+    if (rst) begin
+        ir_valid_reg <= 1'b0;
+    end
+end
+
+/*
+ * Decode (of the instruction register)
+ */
+wire [63:0] instr = ir_reg;
 wire [OPW-1:0] f_op = instr[ACCEL_OPCODE_LSB +: OPW];
 wire        f_abuf = instr[ACCEL_F_ABUF_LSB];
 wire        f_acc = instr[ACCEL_F_ACC_LSB];
@@ -253,23 +277,32 @@ always @* begin
 end
 
 wire [15:0] packet_rows = is_stream ? sb_k : {8'd0, f_rows};
-wire [31:0] packet_bytes = {16'd0, packet_rows} * {16'd0, f_row_len};
+
+// Packet size, pipelined: the product of the instruction register's fields is registered
+// every cycle, so in the first cycle after a start it holds the started packet's size
+// (first_reg selects it; bytes_left_reg takes over from the next cycle).
+reg  [31:0] packet_bytes_reg;
+reg         first_reg;
+wire [31:0] bytes_cur = first_reg ? packet_bytes_reg : bytes_left_reg;
+
+always @(posedge clk) begin
+    packet_bytes_reg <= {16'd0, packet_rows} * {16'd0, f_row_len};
+end
 
 wire stream_wait = drain_rd_busy && drain_rd_bank == f_acc;
-wire drain_wait = drain_rd_busy || mac_busy;
+wire drain_wait = drain_rd_busy || mac_rd_block;
 
 /*
  * Data beats
  */
 wire in_beat = s_axis_tvalid && s_axis_tready;
-wire last_beat = bytes_left_reg <= L;
-wire [SHIFT-1:0] last_byte = bytes_left_reg[SHIFT-1:0] - 1'b1;   // index in the last beat
+wire last_beat = bytes_cur <= L;
+wire [SHIFT-1:0] last_byte = bytes_cur[SHIFT-1:0] - 1'b1;   // index in the last beat
 wire last_kept = s_axis_tkeep[last_byte];
 
 reg start;
 reg drain_go;
 reg retire;
-reg fifo_pop;
 reg [7:0] error_next;
 
 always @* begin
@@ -277,26 +310,23 @@ always @* begin
     start = 1'b0;
     drain_go = 1'b0;
     retire = 1'b0;
-    fifo_pop = 1'b0;
     error_next = 8'd0;
 
     case (state_reg)
         S_FETCH: begin
-            if (fifo_m_tvalid) begin
+            if (ir_valid_reg) begin
                 if (decode_error != 8'd0) begin
                     error_next = decode_error;
                 end else if (is_drain) begin
                     if (!drain_wait) begin
                         drain_go = 1'b1;
                         retire = 1'b1;
-                        fifo_pop = 1'b1;
                     end
                 end else if (!(is_stream && stream_wait)) begin
                     start = 1'b1;
-                    fifo_pop = 1'b1;
                     state_next = S_DATA;
                 end
-            end else if (fifo_empty) begin
+            end else if (queue_empty) begin
                 state_next = S_CMD;
             end
         end
@@ -349,8 +379,8 @@ always @(posedge clk) begin
         cmd_cnt_reg <= cmd_cnt_reg + 1'b1;
     end
 
+    first_reg <= start;
     if (start) begin
-        bytes_left_reg <= packet_bytes;
         mode_load_reg <= is_load;
         mode_stream_reg <= is_stream;
         cur_abuf_reg <= f_abuf;
@@ -360,8 +390,9 @@ always @(posedge clk) begin
             bank_rows_reg[f_abuf] <= f_rows;
             bank_k_reg[f_abuf] <= f_win_cnt;
         end
-    end else if (state_reg == S_DATA && in_beat) begin
-        bytes_left_reg <= last_beat ? 32'd0 : bytes_left_reg - L;
+    end
+    if (state_reg == S_DATA) begin
+        bytes_left_reg <= !in_beat ? bytes_cur : last_beat ? 32'd0 : bytes_cur - L;
     end
 
     if (error_next != 8'd0) begin
@@ -376,6 +407,7 @@ always @(posedge clk) begin
         state_reg <= S_FETCH;
         cmd_cnt_reg <= {CMD_W{1'b0}};
         bytes_left_reg <= 32'd0;
+        first_reg <= 1'b0;
         error_code_reg <= 8'd0;
         instr_count_reg <= 32'd0;
         mode_load_reg <= 1'b0;
@@ -388,7 +420,8 @@ always @(posedge clk) begin
 end
 
 assign fifo_s_tvalid = state_reg == S_CMD && s_axis_tvalid && cmd_cnt_reg != DEPTH_C;
-assign fifo_m_tready = fifo_pop;
+assign ir_consume = start || drain_go;
+assign fifo_m_tready = ir_load;
 
 assign s_axis_tready = state_reg == S_CMD || state_reg == S_ERROR || (state_reg == S_DATA && up_tready);
 
@@ -413,11 +446,11 @@ assign drain_cnt = f_win_cnt;
 
 // idle: waiting for a command packet (none of it received yet), nothing in flight
 assign idle = (state_reg == S_FETCH || (state_reg == S_CMD && cmd_cnt_reg == {CMD_W{1'b0}}))
-              && fifo_empty && !up_busy && !mac_busy && !drain_busy;
+              && queue_empty && !up_busy && !mac_busy && !drain_busy;
 assign error = state_reg == S_ERROR;
 assign error_code = error_code_reg;
 assign instr_count = instr_count_reg;
-assign ififo_empty = fifo_empty;
+assign ififo_empty = queue_empty;
 assign in_stall = state_reg == S_DATA && !s_axis_tvalid;
 
 endmodule

@@ -207,6 +207,7 @@ seq_inst (
     .cur_accumulate(cur_accumulate),
     .cur_rows(cur_rows),
     .mac_busy(mac_busy),
+    .mac_rd_block(mac_rd_block),
     .drain_valid(drain_valid),
     .drain_bank(drain_bank),
     .drain_rows(drain_rows),
@@ -292,10 +293,12 @@ abuf_inst (
 /*
  * MAC array and accumulators
  */
+wire                  acc_rd_next_bank;
+wire [15:0]           acc_rd_next_word;
+wire [1:0]            acc_rd_next_grp;
 wire [7:0]            acc_rd_row;
-wire [15:0]           acc_rd_word;
-wire [1:0]            acc_rd_grp;
 wire [DATA_WIDTH-1:0] acc_rd_data;
+wire                  mac_rd_block;
 
 mac_array #(
     .DATA_WIDTH(DATA_WIDTH),
@@ -313,12 +316,13 @@ mac_inst (
     .s_clear(!cur_accumulate && ch_row == 16'd0),
     .s_bank(cur_acc),
     .a_data(a_col),
-    .rd_bank(drain_rd_bank),
+    .rd_next_bank(acc_rd_next_bank),
+    .rd_next_word(acc_rd_next_word),
+    .rd_next_grp(acc_rd_next_grp),
     .rd_row(acc_rd_row),
-    .rd_word(acc_rd_word),
-    .rd_grp(acc_rd_grp),
     .rd_data(acc_rd_data),
-    .busy(mac_busy)
+    .busy(mac_busy),
+    .rd_block(mac_rd_block)
 );
 
 /*
@@ -340,9 +344,10 @@ drain_inst (
     .rd_busy(drain_rd_busy),
     .busy(drain_busy),
     .rd_bank(drain_rd_bank),
+    .rd_next_bank(acc_rd_next_bank),
+    .rd_next_word(acc_rd_next_word),
+    .rd_next_grp(acc_rd_next_grp),
     .rd_row(acc_rd_row),
-    .rd_word(acc_rd_word),
-    .rd_grp(acc_rd_grp),
     .rd_data(acc_rd_data),
     .m_axis_tdata(m_axis_tdata),
     .m_axis_tkeep(m_axis_tkeep),
@@ -365,6 +370,9 @@ function [BYTES_W-1:0] popcount(input [KEEP_WIDTH-1:0] keep);
 endfunction
 
 reg                ev_busy_reg;
+reg                ev_mac_reg;        // MACS event: operands registered first, then multiplied
+reg [7:0]          ev_mac_rows_reg;
+reg [LANE_W-1:0]   ev_mac_lanes_reg;
 reg [15:0]         ev_macs_reg;
 reg                ev_in_stall_reg;
 reg                ev_out_stall_reg;
@@ -373,7 +381,10 @@ reg [BYTES_W-1:0]  ev_bytes_out_reg;
 
 always @(posedge clk) begin
     ev_busy_reg <= mac_chunk;
-    ev_macs_reg <= mac_chunk ? {8'd0, cur_rows} * {{16-LANE_W{1'b0}}, ch_lanes} : 16'd0;
+    ev_mac_reg <= mac_chunk;
+    ev_mac_rows_reg <= cur_rows;
+    ev_mac_lanes_reg <= ch_lanes;
+    ev_macs_reg <= ev_mac_reg ? {8'd0, ev_mac_rows_reg} * {{16-LANE_W{1'b0}}, ev_mac_lanes_reg} : 16'd0;
     ev_in_stall_reg <= in_stall;
     ev_out_stall_reg <= m_axis_tvalid && !m_axis_tready;
     ev_bytes_in_reg <= (s_axis_tvalid && s_axis_tready) ? popcount(s_axis_tkeep) : {BYTES_W{1'b0}};
@@ -381,6 +392,7 @@ always @(posedge clk) begin
 
     if (rst) begin
         ev_busy_reg <= 1'b0;
+        ev_mac_reg <= 1'b0;
         ev_macs_reg <= 16'd0;
         ev_in_stall_reg <= 1'b0;
         ev_out_stall_reg <= 1'b0;

@@ -6,7 +6,16 @@
  * tkeep when rows*cnt is not a multiple of Q = DATA_WIDTH/32, and tlast.
  *
  * Reader: one group of Q int32 (up to Q; fewer at a row's end) per cycle from the
- * accumulator read port (asynchronous), registered. Packer: appends each group to a
+ * accumulator read port, which is registered at both ends: the reader gives the address it
+ * will read next cycle (rd_next_*, its next state) and the row it reads (rd_row), and the
+ * group arrives on rd_data the cycle after the read. That is the cycle today's group
+ * register would have held it, so a group not taken by the packer that cycle is kept in a
+ * one-entry holding register (hold_reg) and the reader issues exactly when it did with an
+ * asynchronous read port: the output timing is cycle-for-cycle the same.
+ * Epilogue slot: the packer's input (gdata: hold_reg or rd_data, with gcnt_reg/glast_reg)
+ * is the stage boundary where a per-group requantization pipeline (bias, scale, round,
+ * clamp, int8 pack) would be inserted, as its own registered stages with valid/ready.
+ * Packer: appends each group to a
  * leftover of < Q int32 and emits a beat whenever Q are available, so with rows that are
  * a multiple of Q the output is one beat per cycle; a row end that is not costs one
  * partial group. Output through a skid buffer (registered tready/tvalid).
@@ -41,11 +50,12 @@ module drain #
     output wire                     rd_busy,    // the reader is using bank rd_bank
     output wire                     busy,       // anything in flight, including the output
 
-    // accumulator read port
-    output wire                     rd_bank,
+    // accumulator read port (registered: see above)
+    output wire                     rd_bank,       // bank being read (for the sequencer)
+    output wire                     rd_next_bank,
+    output wire [CNT_WIDTH-1:0]     rd_next_word,
+    output wire [1:0]               rd_next_grp,
     output wire [ROW_WIDTH-1:0]     rd_row,
-    output wire [CNT_WIDTH-1:0]     rd_word,
-    output wire [1:0]               rd_grp,
     input  wire [DATA_WIDTH-1:0]    rd_data,
 
     // output stream
@@ -87,11 +97,20 @@ reg [CNT_WIDTH-1:0]  g_reg;         // group index within the row
 reg [CNT_WIDTH-1:0]  g_last_reg;    // last group index of a row
 reg [QC_W-1:0]       last_cnt_reg;       // int32 in a row's last group
 
-// group register (between reader and packer)
-reg                  gv_reg;
-reg [DATA_WIDTH-1:0] gdata_reg;
+// the group between reader and packer: on rd_data the cycle after its read (rv_reg), then
+// in hold_reg while the packer does not take it (hv_reg); never both
+reg                  rv_reg;
+reg                  hv_reg;
+reg [DATA_WIDTH-1:0] hold_reg;
 reg [QC_W-1:0]       gcnt_reg;
 reg                  glast_reg;
+wire                 gv = rv_reg || hv_reg;   // a group waits for the packer
+wire [DATA_WIDTH-1:0] gdata = hv_reg ? hold_reg : rd_data;
+
+// the reader's next state (also the read port's next address)
+reg                  bank_next;
+reg [ROW_WIDTH-1:0]  row_next;
+reg [CNT_WIDTH-1:0]  g_next;
 
 // packer
 reg [DATA_WIDTH-1:0] lo_reg;       // < Q leftover int32
@@ -107,8 +126,8 @@ wire                 out_tready;
 wire [CNT_WIDTH-1:0] cmd_cnt_m1 = cmd_cnt - 1'b1;
 
 wire out_free = !out_tvalid_reg || out_tready;
-wire g_take = gv_reg && !flush_reg && out_free;
-wire g_free = !gv_reg || g_take;
+wire g_take = gv && !flush_reg && out_free;
+wire g_free = !gv || g_take;
 wire issue = active_reg && g_free;
 wire row_end = g_reg == g_last_reg;
 wire last_row = row_reg == rows_reg - 1'b1;
@@ -116,43 +135,61 @@ wire last_row = row_reg == rows_reg - 1'b1;
 assign rd_busy = active_reg;
 assign rd_bank = bank_reg;
 assign rd_row = row_reg;
-assign rd_word = g_reg >> 2;
-assign rd_grp = g_reg[1:0];
+assign rd_next_bank = bank_next;
+assign rd_next_word = g_next >> 2;
+assign rd_next_grp = g_next[1:0];
 
-always @(posedge clk) begin
+always @* begin
+    bank_next = bank_reg;
+    row_next = row_reg;
+    g_next = g_reg;
     if (issue) begin
-        gdata_reg <= rd_data;
-        gcnt_reg <= row_end ? last_cnt_reg : Q[QC_W-1:0];
-        glast_reg <= row_end && last_row;
         if (row_end) begin
-            g_reg <= {CNT_WIDTH{1'b0}};
-            row_reg <= row_reg + 1'b1;
-            if (last_row) begin
-                active_reg <= 1'b0;
-            end
+            g_next = {CNT_WIDTH{1'b0}};
+            row_next = row_reg + 1'b1;
         end else begin
-            g_reg <= g_reg + 1'b1;
+            g_next = g_reg + 1'b1;
         end
     end
-    if (issue) begin
-        gv_reg <= 1'b1;
-    end else if (g_take) begin
-        gv_reg <= 1'b0;
+    if (!active_reg && cmd_valid) begin
+        bank_next = cmd_bank;
+        row_next = {ROW_WIDTH{1'b0}};
+        g_next = {CNT_WIDTH{1'b0}};
     end
+end
+
+always @(posedge clk) begin
+    bank_reg <= bank_next;
+    row_reg <= row_next;
+    g_reg <= g_next;
+
+    if (issue) begin
+        gcnt_reg <= row_end ? last_cnt_reg : Q[QC_W-1:0];
+        glast_reg <= row_end && last_row;
+        if (row_end && last_row) begin
+            active_reg <= 1'b0;
+        end
+    end
+    rv_reg <= issue;
+    if (rv_reg) begin
+        hold_reg <= rd_data;
+    end
+    hv_reg <= gv && !g_take;
 
     if (!active_reg && cmd_valid) begin
         active_reg <= 1'b1;
-        bank_reg <= cmd_bank;
         rows_reg <= cmd_rows;
-        row_reg <= {ROW_WIDTH{1'b0}};
-        g_reg <= {CNT_WIDTH{1'b0}};
         g_last_reg <= cmd_cnt_m1 >> QSHIFT;
         last_cnt_reg <= (cmd_cnt_m1[QC_W-1:0] & (Q[QC_W-1:0] - 1'b1)) + 1'b1;
     end
 
     if (rst) begin
         active_reg <= 1'b0;
-        gv_reg <= 1'b0;
+        rv_reg <= 1'b0;
+        hv_reg <= 1'b0;
+        bank_reg <= 1'b0;
+        row_reg <= {ROW_WIDTH{1'b0}};
+        g_reg <= {CNT_WIDTH{1'b0}};
     end
 end
 
@@ -165,7 +202,7 @@ integer i;
 
 wire [QC_W-1:0] total = lo_cnt_reg + gcnt_reg;
 wire [2*DATA_WIDTH-1:0] comb = {{DATA_WIDTH{1'b0}}, lo_reg}
-                               | ({{DATA_WIDTH{1'b0}}, gdata_reg & gmask} << {lo_cnt_reg, 5'd0});
+                               | ({{DATA_WIDTH{1'b0}}, gdata & gmask} << {lo_cnt_reg, 5'd0});
 wire full_beat = total >= Q[QC_W-1:0];
 wire [QC_W-1:0] keep_n = flush_reg ? lo_cnt_reg : total;
 
@@ -220,7 +257,7 @@ always @(posedge clk) begin
     end
 end
 
-assign busy = active_reg || gv_reg || lo_cnt_reg != 0 || flush_reg || out_tvalid_reg || m_axis_tvalid;
+assign busy = active_reg || gv || lo_cnt_reg != 0 || flush_reg || out_tvalid_reg || m_axis_tvalid;
 
 axis_skid #(
     .DATA_WIDTH(DATA_WIDTH),

@@ -7,15 +7,28 @@
  * A[r][k] for all rows arrives on a_data one cycle after the chunk (abuf's read latency).
  *
  * Pipeline: p1 (chunk registered, A column read from block RAM) -> p2 (operands
- * registered: DSP A/B registers) -> p3 (products registered: DSP M register) -> the
- * read-modify-write of the accumulator word at p3 (asynchronous-read distributed RAM, so
- * the write lands before the next cycle's read: back-to-back updates of the same word,
- * e.g. N <= L where every chunk hits word 0, need no forwarding).
+ * registered: DSP A/B registers; the read address of p3 is registered per row and memory)
+ * -> p3 (products registered: DSP M register; the accumulator word is read at the
+ * registered address, the bank/clear/bypass select is per row and memory) -> p4 (sum
+ * registered: DSP P register) -> the sum is written at p4. A chunk at p3 that reads the
+ * word the chunk at p4 is writing takes p4's sum instead (same-word bypass, decided a cycle
+ * ahead), so back-to-back updates of one word (N <= L: every chunk hits word 0) are exact.
  *
- * Accumulator storage: per bank and row, NMAX/L words of L int32 (distributed RAM).
- * A second read port (the drain's) reads any group of Q = DATA_WIDTH/32 int32 of any row
- * of either bank asynchronously; the sequencer never lets the drain read the bank that
- * the array is writing, so the bank that is being written uses the array's address.
+ * Accumulator storage: per bank, row and group of up to 8 lanes, NMAX/L words of distributed
+ * RAM with one read port, used by the array while it updates that bank and by the drain
+ * otherwise (the sequencer never lets both use one bank). Every read address is a register
+ * (replicated per row and memory) loaded a cycle ahead: with the array's p2 column, or with
+ * the drain's next address. Drain reads are registered too: the row's group (of either bank)
+ * is registered per row, then the row is selected: rd_data is the group whose address was
+ * rd_next_* two cycles earlier (one cycle after the cycle that read it).
+ *
+ * Control that fans out to every row (bank, valid, clear, bypass, write enable, addresses)
+ * is replicated per row and memory in flip-flops with a reset or a keep, so no tool merges
+ * the copies or packs them into a shift register (one net per copy, a few hundred loads).
+ *
+ * Stage boundary for a drain epilogue: rd_data leaves a register stage (the per-row group
+ * register and the row-select register); a bias/scale/round/clamp pipeline belongs after
+ * the drain's group register (drain.v), not here.
  */
 
 `resetall
@@ -52,24 +65,34 @@ module mac_array #
     // A column of the chunk, one cycle after s_valid
     input  wire [ROWS*8-1:0]        a_data,
 
-    // drain read port (asynchronous): int32 [grp*Q, grp*Q+Q) of word rd_word of row rd_row
-    input  wire                     rd_bank,
-    input  wire [ROW_WIDTH-1:0]     rd_row,
+    // drain read port (registered): the drain gives the address it reads NEXT cycle
+    // (bank, word, group of Q = DATA_WIDTH/32 int32) and, in the cycle it reads, the row;
+    // rd_data is that group of that row one cycle after the read
+    input  wire                     rd_next_bank,
     /* verilator lint_off UNUSEDSIGNAL */
     // upper bits zero by construction (drain win_cnt <= NMAX)
-    input  wire [COL_WIDTH-1:0]     rd_word,
+    input  wire [COL_WIDTH-1:0]     rd_next_word,
     /* verilator lint_on UNUSEDSIGNAL */
-    input  wire [1:0]               rd_grp,
+    input  wire [1:0]               rd_next_grp,
+    input  wire [ROW_WIDTH-1:0]     rd_row,
     output wire [DATA_WIDTH-1:0]    rd_data,
 
-    // chunks in flight
-    output wire                     busy
+    // chunks in flight (any stage, the last write included)
+    output wire                     busy,
+    // chunks whose accumulator write lands after the next cycle: a drain may start reading
+    // the next cycle only when this is low
+    output wire                     rd_block
 );
 
 localparam L = DATA_WIDTH / 8;
 localparam WORDS = NMAX / L;
 localparam WORD_W = WORDS > 1 ? $clog2(WORDS) : 1;
 localparam ACC_W = L * 32;       // bits of one accumulator word (one row)
+localparam LPM = L < 8 ? L : 8;  // lanes per distributed-RAM memory (its address copy's load)
+localparam MEMS = L / LPM;       // memories per row and bank
+localparam MEM_W = LPM * 32;
+localparam Q = DATA_WIDTH / 32;  // int32 per drain group
+localparam RIDX_W = ROWS > 1 ? $clog2(ROWS) : 1;
 
 // check configuration
 initial begin
@@ -104,13 +127,18 @@ reg [DATA_WIDTH-1:0] b2_reg;
 reg [WORD_W-1:0]     col2_reg;
 reg                  clear2_reg;
 reg                  bank2_reg;
-// p3: products registered, accumulator read-modify-write
+// p3: products registered, accumulator word read
 reg                  v3_reg;
 reg [WORD_W-1:0]     col3_reg;
-reg                  clear3_reg;
 reg                  bank3_reg;
+// p4: sums registered and written
+reg                  v4_reg;
 
-assign busy = v1_reg || v2_reg || v3_reg;
+assign busy = v1_reg || v2_reg || v3_reg || v4_reg;
+assign rd_block = v1_reg || v2_reg || v3_reg;
+
+// the chunk at p2 reads (at p3) the word the chunk at p3 writes (at p4)
+wire hit2 = v3_reg && bank3_reg == bank2_reg && col3_reg == col2_reg;
 
 always @(posedge clk) begin
     v1_reg <= s_valid;
@@ -128,71 +156,156 @@ always @(posedge clk) begin
 
     v3_reg <= v2_reg;
     col3_reg <= col2_reg;
-    clear3_reg <= clear2_reg;
     bank3_reg <= bank2_reg;
+
+    v4_reg <= v3_reg;
 
     if (rst) begin
         v1_reg <= 1'b0;
         v2_reg <= 1'b0;
         v3_reg <= 1'b0;
+        v4_reg <= 1'b0;
+        // control with a reset: never packed into shift registers
+        bank1_reg <= 1'b0;
+        bank2_reg <= 1'b0;
+        bank3_reg <= 1'b0;
+        clear1_reg <= 1'b0;
+        clear2_reg <= 1'b0;
     end
 end
 
-// drain read address; the bank being written is addressed by the array
-wire [WORD_W-1:0] rd_addr0 = (v3_reg && !bank3_reg) ? col3_reg : rd_word[WORD_W-1:0];
-wire [WORD_W-1:0] rd_addr1 = (v3_reg && bank3_reg) ? col3_reg : rd_word[WORD_W-1:0];
+// drain side: the row of the group read this cycle, registered per int32 of rd_data
+(* keep = "true" *)
+reg [ROW_WIDTH-1:0] rrow_reg [0:Q-1];
 
-// every Q-int32 group of every row of both banks, for the drain read mux
-wire [DATA_WIDTH-1:0] groups [0:2*ROWS*4-1];
-
-genvar r, l;
+genvar q;
 generate
-    for (r = 0; r < ROWS; r = r + 1) begin : row
-        (* ram_style = "distributed" *)
-        reg [ACC_W-1:0] mem0 [0:WORDS-1];
-        (* ram_style = "distributed" *)
-        reg [ACC_W-1:0] mem1 [0:WORDS-1];
-
-        wire [ACC_W-1:0] rd0 = mem0[rd_addr0];
-        wire [ACC_W-1:0] rd1 = mem1[rd_addr1];
-        wire [ACC_W-1:0] old = bank3_reg ? rd1 : rd0;
-        wire [ACC_W-1:0] upd;
-
-        for (l = 0; l < L; l = l + 1) begin : lane
-            reg signed [15:0] prod_reg;
-
-            always @(posedge clk) begin
-                prod_reg <= $signed(a2_reg[r*8 +: 8]) * $signed(b2_reg[l*8 +: 8]);
-            end
-
-            assign upd[l*32 +: 32] = (clear3_reg ? 32'd0 : old[l*32 +: 32])
-                                     + {{16{prod_reg[15]}}, prod_reg};
-        end
-
+    for (q = 0; q < Q; q = q + 1) begin : rsel
+        (* keep *)
         always @(posedge clk) begin
-            if (v3_reg && !bank3_reg) begin
-                mem0[col3_reg] <= upd;
+            rrow_reg[q] <= rd_row;
+            if (rst) begin
+                rrow_reg[q] <= {ROW_WIDTH{1'b0}};
             end
-            if (v3_reg && bank3_reg) begin
-                mem1[col3_reg] <= upd;
-            end
-        end
-
-        for (l = 0; l < 4; l = l + 1) begin : grp
-            assign groups[r*4 + l] = rd0[l*DATA_WIDTH +: DATA_WIDTH];
-            assign groups[ROWS*4 + r*4 + l] = rd1[l*DATA_WIDTH +: DATA_WIDTH];
         end
     end
 endgenerate
 
-// group index: bank * ROWS*4 + row * 4 + grp (rd_row < ROWS by construction, so only the
-// low IDX_W bits of the sum matter)
-localparam IDX_W = $clog2(2*ROWS*4);
-/* verilator lint_off UNUSEDSIGNAL */
-wire [ROW_WIDTH+2:0] rd_index = {rd_bank ? ROWS[ROW_WIDTH:0] : {ROW_WIDTH+1{1'b0}}, 2'b00}
-                                + {1'b0, rd_row, rd_grp};
-/* verilator lint_on UNUSEDSIGNAL */
-assign rd_data = groups[rd_index[IDX_W-1:0]];
+// every row's registered group (of the drain's bank), for the row select
+wire [DATA_WIDTH-1:0] groups [0:ROWS-1];
+
+genvar r, m, l;
+generate
+    for (r = 0; r < ROWS; r = r + 1) begin : row
+        // per-row copies of the p2 control (the read-address select of p3)
+        (* keep = "true" *) reg v2_r;
+        (* keep = "true" *) reg bank2_r;
+        // per-row copies of the drain's next bank and group (the group select of the read)
+        (* keep = "true" *) reg dbank_r;
+        (* keep = "true" *) reg [1:0] dgrp_r;
+        // the row's registered drain group
+        reg [DATA_WIDTH-1:0] grp_reg;
+
+        (* keep *)
+        always @(posedge clk) begin
+            v2_r <= v1_reg;
+            bank2_r <= bank1_reg;
+            dbank_r <= rd_next_bank;
+            dgrp_r <= rd_next_grp;
+            if (rst) begin
+                v2_r <= 1'b0;
+                bank2_r <= 1'b0;
+                dbank_r <= 1'b0;
+                dgrp_r <= 2'd0;
+            end
+        end
+
+        wire [ACC_W-1:0] rd0;   // bank 0 word at its registered address
+        wire [ACC_W-1:0] rd1;   // bank 1 word
+
+        for (m = 0; m < MEMS; m = m + 1) begin : mem
+            (* ram_style = "distributed" *)
+            reg [MEM_W-1:0] mem0 [0:WORDS-1];
+            (* ram_style = "distributed" *)
+            reg [MEM_W-1:0] mem1 [0:WORDS-1];
+
+            // registered addresses, write enables and selects of this row's memory pair
+            (* keep = "true" *) reg [WORD_W-1:0] raddr0_r;
+            (* keep = "true" *) reg [WORD_W-1:0] raddr1_r;
+            (* keep = "true" *) reg [WORD_W-1:0] waddr_r;
+            (* keep = "true" *) reg we0_r;
+            (* keep = "true" *) reg we1_r;
+            (* keep = "true" *) reg bank3_r;
+            (* keep = "true" *) reg clear3_r;
+            (* keep = "true" *) reg byp3_r;
+
+            (* keep *)
+            always @(posedge clk) begin
+                raddr0_r <= (v2_r && !bank2_r) ? col2_reg : rd_next_word[WORD_W-1:0];
+                raddr1_r <= (v2_r && bank2_r) ? col2_reg : rd_next_word[WORD_W-1:0];
+                waddr_r <= col3_reg;
+                we0_r <= v3_reg && !bank3_reg;
+                we1_r <= v3_reg && bank3_reg;
+                bank3_r <= bank2_reg;
+                clear3_r <= clear2_reg;
+                byp3_r <= hit2;
+                if (rst) begin
+                    raddr0_r <= {WORD_W{1'b0}};
+                    raddr1_r <= {WORD_W{1'b0}};
+                    waddr_r <= {WORD_W{1'b0}};
+                    we0_r <= 1'b0;
+                    we1_r <= 1'b0;
+                    bank3_r <= 1'b0;
+                    clear3_r <= 1'b0;
+                    byp3_r <= 1'b0;
+                end
+            end
+
+            wire [MEM_W-1:0] q0 = mem0[raddr0_r];
+            wire [MEM_W-1:0] q1 = mem1[raddr1_r];
+            wire [MEM_W-1:0] sum;
+
+            assign rd0[m*MEM_W +: MEM_W] = q0;
+            assign rd1[m*MEM_W +: MEM_W] = q1;
+
+            for (l = 0; l < LPM; l = l + 1) begin : lane
+                reg signed [15:0] prod_reg;
+                reg        [31:0] sum_reg;
+
+                wire [31:0] old = byp3_r ? sum_reg
+                                         : (bank3_r ? q1[l*32 +: 32] : q0[l*32 +: 32]);
+
+                always @(posedge clk) begin
+                    // DSP M register: the product; P register: the sum
+                    prod_reg <= $signed(a2_reg[r*8 +: 8]) * $signed(b2_reg[(m*LPM+l)*8 +: 8]);
+                    sum_reg <= (clear3_r ? 32'd0 : old) + {{16{prod_reg[15]}}, prod_reg};
+                end
+
+                assign sum[l*32 +: 32] = sum_reg;
+            end
+
+            always @(posedge clk) begin
+                if (we0_r) begin
+                    mem0[waddr_r] <= sum;
+                end
+                if (we1_r) begin
+                    mem1[waddr_r] <= sum;
+                end
+            end
+        end
+
+        always @(posedge clk) begin
+            grp_reg <= dbank_r ? rd1[dgrp_r*DATA_WIDTH +: DATA_WIDTH] : rd0[dgrp_r*DATA_WIDTH +: DATA_WIDTH];
+        end
+
+        assign groups[r] = grp_reg;
+    end
+
+    // row select, per int32 of the group (rd_row < ROWS by construction)
+    for (q = 0; q < Q; q = q + 1) begin : rd_q
+        assign rd_data[q*32 +: 32] = groups[rrow_reg[q][RIDX_W-1:0]][q*32 +: 32];
+    end
+endgenerate
 
 endmodule
 

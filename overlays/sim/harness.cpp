@@ -87,8 +87,23 @@ void DmaChannel::reset_registers() {
   pending_err = 0;
   halt_at = 0;
   no_tlast = got_last = beat_valid = false;
+  eof = true;
   beat_n = 0;
   f_slverr = f_decerr = f_stall = f_drop_tlast = false;
+  curdesc_lo = curdesc_hi = taildesc_lo = taildesc_hi = 0;
+  taildesc = 0;
+  sg_int_err = sg_slv_err = sg_dec_err = false;
+  from_curdesc = true;
+  fetching = false;
+  fetch_addr = fetch_free = 0;
+  q_head = q_n = 0;
+  have_desc = false;
+  mem_done_at = 0;
+  in_packet = false;
+  irq_left = std::max<uint32_t>(1, (dmacr >> SPEC_DMACR_IRQTHRESHOLD_LSB) & DMACR_IRQTHRESHOLD_MASK);
+  carry_n = 0;
+  carry_last = false;
+  f_sg_fetch = f_sg_pointer = f_sg_reused = false;
 }
 
 // --------------------------------------------------------------------------- construction
@@ -201,6 +216,8 @@ inline void Harness::tick() {
   if (m_fire) s2mm_fired();
   if (mm2s_.busy) mm2s_cycle();
   if (s2mm_.busy) s2mm_cycle();
+  if (rd_steal_) --rd_steal_;  // scatter-gather: the port beats of descriptor fetches / write-backs
+  if (wr_steal_) --wr_steal_;
   drive();
 }
 
@@ -208,6 +225,12 @@ void Harness::drive() {
   Vaccel_top* const t = top_;
   t->s_axis_tvalid = mm2s_.beat_valid && !mm2s_.f_stall && !accel_hang_;
   const DmaChannel& c = s2mm_;
+  if (DMA_SG) {  // a descriptor with room must be in hand (stream data waits for descriptor fetches)
+    t->m_axis_tready = c.busy && c.have_desc && !c.got_last && c.carry_n == 0 && c.strm_bytes < c.len &&
+                       !c.f_stall && !accel_hang_ && c.pending_err == 0 &&
+                       (c.strm_bytes - c.mem_bytes) + BEAT_BYTES <= S2MM_BUFFER_BYTES;
+    return;
+  }
   t->m_axis_tready = c.busy && !c.got_last && !c.f_stall && !accel_hang_ && c.pending_err == 0 &&
                      (c.strm_bytes - c.mem_bytes) + BEAT_BYTES <= S2MM_BUFFER_BYTES;
 }
@@ -218,7 +241,7 @@ void Harness::load_beat(unsigned n) {
   Vaccel_top* const t = top_;
   bytes_to_port(t->s_axis_tdata, ddr_ + c.offset + c.strm_bytes, n);
   t->s_axis_tkeep = n == BEAT_BYTES ? FULL_KEEP : (1ull << n) - 1;
-  t->s_axis_tlast = (c.strm_bytes + n == c.len) && !c.no_tlast;
+  t->s_axis_tlast = (c.strm_bytes + n == c.len) && c.eof && !c.no_tlast;
   c.beat_valid = true;
   c.beat_n = n;
 }
@@ -230,10 +253,18 @@ void Harness::mm2s_fired() {
   c.beat_valid = false;
   last_progress_ = cycle_;
   ++beats_in_;
-  if (c.strm_bytes == c.len) complete(c);
+  if (c.strm_bytes != c.len) return;
+  if (DMA_SG)
+    sg_complete(c, true);
+  else
+    complete(c);
 }
 
 void Harness::mm2s_cycle() {
+  if (DMA_SG) {
+    sg_mm2s_cycle();
+    return;
+  }
   DmaChannel& c = mm2s_;
   if (cycle_ < c.data_start) {  // memory latency: the first read data is on its way
     last_progress_ = cycle_;
@@ -257,6 +288,10 @@ void Harness::mm2s_cycle() {
 
 // --------------------------------------------------------------------------- S2MM
 void Harness::s2mm_fired() {
+  if (DMA_SG) {
+    sg_s2mm_fired();
+    return;
+  }
   DmaChannel& c = s2mm_;
   ++beats_out_;
   last_progress_ = cycle_;
@@ -281,6 +316,10 @@ void Harness::s2mm_fired() {
 }
 
 void Harness::s2mm_cycle() {
+  if (DMA_SG) {
+    sg_s2mm_cycle();
+    return;
+  }
   DmaChannel& c = s2mm_;
   if (cycle_ < c.data_start) {  // write path not open yet (stream data is buffered meanwhile)
     last_progress_ = cycle_;
@@ -316,6 +355,18 @@ void Harness::raise_error(DmaChannel& c, uint32_t bit) {
   if (bit == DMASR_INTERR) c.int_err = true;
   if (bit == DMASR_SLVERR) c.slv_err = true;
   if (bit == DMASR_DECERR) c.dec_err = true;
+  if (bit == DMASR_SGINTERR) c.sg_int_err = true;
+  if (bit == DMASR_SGSLVERR) c.sg_slv_err = true;
+  if (bit == DMASR_SGDECERR) c.sg_dec_err = true;
+  if (DMA_SG && c.have_desc && (bit == DMASR_INTERR || bit == DMASR_SLVERR || bit == DMASR_DECERR)) {
+    // PG021: the descriptor being moved is updated with the error (and no Cmplt)
+    const uint32_t sts = bit == DMASR_INTERR ? DESC_INTERR : bit == DMASR_SLVERR ? DESC_SLVERR : DESC_DECERR;
+    wr32(c.cur.addr + 4 * SPEC_DESC_W_STATUS, sts | uint32_t(c.strm_bytes & LENGTH_MASK));
+  }
+  c.fetching = false;
+  c.have_desc = false;
+  c.q_n = 0;
+  c.carry_n = 0;
   c.err_irq = true;
   c.busy = false;
   c.idle = false;
@@ -332,6 +383,7 @@ void Harness::dma_reset() {
   // DMACR.Reset (either channel) resets the whole core: registers, in-flight transfers and faults.
   mm2s_.reset_registers();
   s2mm_.reset_registers();
+  rd_steal_ = wr_steal_ = 0;
   last_progress_ = cycle_;
 }
 
@@ -379,8 +431,17 @@ uint32_t Harness::dma_read(uint32_t off) {
     case DMA_ADDR_MSB:
       return SPEC_DMA_ADDR_WIDTH > 32 ? c.addr_hi : 0;
     case DMA_LENGTH:
+      if (DMA_SG) return 0;  // no direct-mode registers in scatter-gather mode
       // S2MM: bytes actually received once the transfer has ended (PG021); MM2S: as programmed.
       return (s2mm && !c.busy) ? c.received : c.length;
+    case DMA_CURDESC:
+      return DMA_SG ? c.curdesc_lo : 0;
+    case DMA_CURDESC_MSB:
+      return DMA_SG && SPEC_DMA_ADDR_WIDTH > 32 ? c.curdesc_hi : 0;
+    case DMA_TAILDESC:
+      return DMA_SG ? c.taildesc_lo : 0;
+    case DMA_TAILDESC_MSB:
+      return DMA_SG && SPEC_DMA_ADDR_WIDTH > 32 ? c.taildesc_hi : 0;
     default:
       return 0;
   }
@@ -397,6 +458,8 @@ void Harness::dma_write(uint32_t off, uint32_t v) {
         dma_reset();
         return;
       }
+      if (((v ^ c.dmacr) >> SPEC_DMACR_IRQTHRESHOLD_LSB) & DMACR_IRQTHRESHOLD_MASK)  // new threshold: recount
+        c.irq_left = std::max<uint32_t>(1, (v >> SPEC_DMACR_IRQTHRESHOLD_LSB) & DMACR_IRQTHRESHOLD_MASK);
       c.dmacr = v & DMACR_WRITABLE;
       if (v & DMACR_RS) {
         if (c.halted && !c.any_error()) {  // an errored channel stays halted until reset
@@ -408,6 +471,9 @@ void Harness::dma_write(uint32_t off, uint32_t v) {
       } else if (!c.halted && !c.halt_at) {  // stop: abort whatever is in flight
         c.busy = false;
         c.beat_valid = false;
+        c.fetching = c.have_desc = false;
+        c.q_n = c.carry_n = 0;
+        c.from_curdesc = true;
         c.halted = true;
         c.idle = false;
         last_progress_ = cycle_;
@@ -418,13 +484,32 @@ void Harness::dma_write(uint32_t off, uint32_t v) {
       if (v & DMASR_DLY_IRQ) c.dly_irq = false;
       if (v & DMASR_ERR_IRQ) c.err_irq = false;
       return;
+    case DMA_CURDESC:  // PG021: writable only while the channel is halted
+      if (DMA_SG && c.halted) {
+        c.curdesc_lo = uint32_t(v & DESC_ALIGN_MASK);
+        c.from_curdesc = true;
+      }
+      return;
+    case DMA_CURDESC_MSB:
+      if (DMA_SG && c.halted && SPEC_DMA_ADDR_WIDTH > 32) c.curdesc_hi = v;
+      return;
+    case DMA_TAILDESC_MSB:
+      if (DMA_SG && SPEC_DMA_ADDR_WIDTH > 32) c.taildesc_hi = v;
+      return;
+    case DMA_TAILDESC:
+      if (!DMA_SG) return;
+      c.taildesc_lo = uint32_t(v & DESC_ALIGN_MASK);
+      c.taildesc = ((uint64_t(c.taildesc_hi) << 32) | c.taildesc_lo) & ADDR_MASK;
+      if (!c.halted && (c.dmacr & DMACR_RS) && !c.any_error()) sg_tail_written(c);
+      return;
     case DMA_ADDR:
-      c.addr_lo = v;
+      if (!DMA_SG) c.addr_lo = v;
       return;
     case DMA_ADDR_MSB:
-      if (SPEC_DMA_ADDR_WIDTH > 32) c.addr_hi = v;
+      if (!DMA_SG && SPEC_DMA_ADDR_WIDTH > 32) c.addr_hi = v;
       return;
     case DMA_LENGTH:
+      if (DMA_SG) return;  // no direct-mode transfers in scatter-gather mode
       c.length = uint32_t(v & LENGTH_MASK);
       if (c.halted || c.busy || c.any_error()) return;  // ignored unless running and idle
       if (c.length == 0) {
@@ -436,6 +521,244 @@ void Harness::dma_write(uint32_t off, uint32_t v) {
     default:
       return;
   }
+}
+
+// --------------------------------------------------------------------------- scatter-gather (PG021)
+// The SG engine fetches descriptors (each a DESC_BYTES read on the read port, after the memory latency)
+// up to SG_QUEUE ahead of the data mover; the mover moves one descriptor's buffer at a time, its reads
+// (MM2S) or writes (S2MM) issued as soon as the descriptor is in hand and the previous buffer's memory
+// side is done, so back-to-back descriptors pay the latency only when the pipe ran dry. A completed
+// descriptor gets its STATUS written back (Cmplt, bytes, RXSOF/RXEOF) on the write port. The channel
+// goes idle when the descriptor at TAILDESC completes; a later TAILDESC write resumes after it.
+uint32_t Harness::rd32(uint64_t addr) const {
+  uint32_t v = 0;
+  std::memcpy(&v, ddr_ + (addr - SPEC_DDR_BASE), 4);
+  return v;
+}
+
+void Harness::wr32(uint64_t addr, uint32_t v) {
+  if (in_ddr(addr, 4)) std::memcpy(ddr_ + (addr - SPEC_DDR_BASE), &v, 4);
+}
+
+void Harness::sg_tail_written(DmaChannel& c) {
+  if (c.busy) {  // running: the fetcher continues up to the new tail
+    if (!c.fetching) c.fetching = true;
+    return;
+  }
+  if (c.from_curdesc) c.fetch_addr = ((uint64_t(c.curdesc_hi) << 32) | c.curdesc_lo) & ADDR_MASK;
+  c.from_curdesc = false;
+  c.busy = true;
+  c.idle = false;
+  c.fetching = true;
+  c.fetch_free = cycle_;
+  c.q_head = c.q_n = 0;
+  c.have_desc = false;
+  c.mem_done_at = 0;
+  c.beat_valid = false;
+  c.got_last = false;
+  c.in_packet = false;
+  last_progress_ = cycle_;
+}
+
+void Harness::sg_fetch(DmaChannel& c) {
+  if (!c.fetching || c.q_n >= SG_QUEUE || cycle_ < c.fetch_free) return;
+  const uint64_t addr = c.fetch_addr;
+  ++desc_fetches_;
+  rd_steal_ += DESC_FETCH_BEATS;
+  c.fetch_free = cycle_ + DESC_FETCH_BEATS;
+  last_progress_ = cycle_;
+  if (c.f_sg_fetch) {
+    c.f_sg_fetch = false;
+    raise_error(c, DMASR_SGSLVERR);
+    return;
+  }
+  if (c.f_sg_pointer || !in_ddr(addr, DESC_BYTES)) {
+    c.f_sg_pointer = false;
+    raise_error(c, DMASR_SGDECERR);  // nothing answers there: the interconnect returns DECERR
+    return;
+  }
+  const uint32_t status = rd32(addr + 4 * SPEC_DESC_W_STATUS);
+  if ((status & DESC_CMPLT) || c.f_sg_reused) {
+    c.f_sg_reused = false;
+    raise_error(c, DMASR_SGINTERR);  // PG021: a fetched descriptor must not have Cmplt set
+    return;
+  }
+  Desc& d = c.queue[(c.q_head + c.q_n) % SG_QUEUE];
+  d.addr = addr;
+  d.next = ((uint64_t(rd32(addr + 4 * SPEC_DESC_W_NXTDESC_MSB)) << 32) | rd32(addr + 4 * SPEC_DESC_W_NXTDESC)) &
+           ADDR_MASK & DESC_ALIGN_MASK;
+  if (SPEC_DMA_ADDR_WIDTH <= 32) d.next &= 0xFFFFFFFFull;
+  d.buf = ((uint64_t(rd32(addr + 4 * SPEC_DESC_W_BUFFER_ADDRESS_MSB)) << 32) |
+           rd32(addr + 4 * SPEC_DESC_W_BUFFER_ADDRESS)) & ADDR_MASK;
+  if (SPEC_DMA_ADDR_WIDTH <= 32) d.buf &= 0xFFFFFFFFull;
+  d.control = rd32(addr + 4 * SPEC_DESC_W_CONTROL);
+  d.ready = cycle_ + SPEC_MEM_LATENCY + DESC_FETCH_BEATS;
+  ++c.q_n;
+  if (addr == c.taildesc)
+    c.fetching = false;
+  c.fetch_addr = d.next;
+}
+
+bool Harness::sg_pickup(DmaChannel& c, bool is_mm2s) {
+  if (c.have_desc) return true;
+  if (c.q_n == 0 || c.queue[c.q_head].ready > cycle_) return false;
+  c.cur = c.queue[c.q_head];
+  c.q_head = (c.q_head + 1) % SG_QUEUE;
+  --c.q_n;
+  c.have_desc = true;
+  c.len = c.cur.control & LENGTH_MASK;
+  c.mem_bytes = c.strm_bytes = 0;
+  c.got_last = false;
+  c.beat_valid = false;
+  c.eof = is_mm2s ? (c.cur.control & DESC_EOF) != 0 : true;
+  // Reads (MM2S) are issued once the descriptor is in hand and the previous buffer's reads are issued;
+  // the write path (S2MM) opens once the previous descriptor has completed.
+  const uint64_t issue = std::max(c.cur.ready, c.mem_done_at);
+  c.data_start = issue + SPEC_MEM_LATENCY;
+  if (is_mm2s) c.mem_done_at = issue + (c.len + SPEC_MEM_READ_BPC - 1) / SPEC_MEM_READ_BPC;
+  c.pending_err = 0;
+  if (c.f_slverr) {
+    c.pending_err = DMASR_SLVERR;
+    c.f_slverr = false;
+  } else if (c.f_decerr) {
+    c.pending_err = DMASR_DECERR;
+    c.f_decerr = false;
+  } else if (c.len == 0) {
+    c.pending_err = DMASR_INTERR;  // PG021: a zero buffer length is an internal error
+  } else if (!in_ddr(c.cur.buf, c.len)) {
+    c.pending_err = DMASR_DECERR;
+  }
+  c.offset = c.pending_err ? 0 : c.cur.buf - SPEC_DDR_BASE;
+  if (is_mm2s) {
+    if (c.eof) {
+      c.no_tlast = c.f_drop_tlast;
+      c.f_drop_tlast = false;
+    } else {
+      c.no_tlast = false;
+    }
+    if (!c.pending_err && c.data_start < cycle_)  // reads issued earlier have already returned data
+      c.mem_bytes = std::min<uint64_t>({c.len, (cycle_ - c.data_start) * SPEC_MEM_READ_BPC, MM2S_BUFFER_BYTES});
+  } else if (c.carry_n && !c.pending_err) {  // the rest of a beat that overflowed the previous descriptor
+    const unsigned n = unsigned(std::min<uint64_t>(c.carry_n, c.len));
+    std::memcpy(ddr_ + c.offset, c.carry, n);
+    c.strm_bytes = n;
+    std::memmove(c.carry, c.carry + n, c.carry_n - n);
+    c.carry_n -= n;
+    if (c.carry_n == 0 && c.carry_last) {
+      c.got_last = true;
+      c.carry_last = false;
+    }
+  }
+  last_progress_ = cycle_;
+  return true;
+}
+
+void Harness::sg_complete(DmaChannel& c, bool is_mm2s) {
+  uint32_t sts = DESC_CMPLT | uint32_t(c.strm_bytes & LENGTH_MASK);
+  bool packet_end = false;
+  if (is_mm2s) {
+    packet_end = c.eof;
+  } else {
+    if (!c.in_packet) sts |= DESC_RXSOF;
+    packet_end = c.got_last;
+    if (packet_end) sts |= DESC_RXEOF;
+    c.in_packet = !packet_end;
+  }
+  wr32(c.cur.addr + 4 * SPEC_DESC_W_STATUS, sts);
+  ++desc_updates_;
+  wr_steal_ += DESC_UPDATE_BEATS;
+  ++c.n_desc;
+  c.n_bytes += c.strm_bytes;
+  c.have_desc = false;
+  c.beat_valid = false;
+  c.got_last = false;
+  if (!is_mm2s) c.mem_done_at = cycle_;
+  last_progress_ = cycle_;
+  if (packet_end) {
+    ++c.n_transfers;
+    if (--c.irq_left == 0) {
+      c.ioc_irq = true;
+      c.irq_left = std::max<uint32_t>(1, (c.dmacr >> SPEC_DMACR_IRQTHRESHOLD_LSB) & DMACR_IRQTHRESHOLD_MASK);
+    }
+  }
+  if (c.cur.addr == c.taildesc && c.q_n == 0 && !c.fetching) {  // the chain reached TAILDESC
+    ++transitions_;
+    c.busy = false;
+    c.idle = true;
+  }
+}
+
+void Harness::sg_mm2s_cycle() {
+  DmaChannel& c = mm2s_;
+  sg_fetch(c);
+  if (!c.busy || !sg_pickup(c, true)) {
+    if (c.busy) last_progress_ = cycle_;  // waiting for a descriptor fetch
+    return;
+  }
+  if (cycle_ < c.data_start) {
+    last_progress_ = cycle_;
+    return;
+  }
+  if (c.pending_err) {
+    raise_error(c, c.pending_err);
+    return;
+  }
+  const uint64_t held = c.mem_bytes - c.strm_bytes;
+  if (rd_steal_ == 0 && c.mem_bytes < c.len && held < MM2S_BUFFER_BYTES) {  // else: a descriptor beat
+    const uint64_t n = std::min<uint64_t>({SPEC_MEM_READ_BPC, c.len - c.mem_bytes, MM2S_BUFFER_BYTES - held});
+    c.mem_bytes += n;
+    last_progress_ = cycle_;
+  }
+  if (!c.beat_valid) {
+    const unsigned need = unsigned(std::min<uint64_t>(BEAT_BYTES, c.len - c.strm_bytes));
+    if (c.mem_bytes - c.strm_bytes >= need) load_beat(need);
+  }
+}
+
+void Harness::sg_s2mm_fired() {
+  DmaChannel& c = s2mm_;
+  ++beats_out_;
+  last_progress_ = cycle_;
+  if (!c.have_desc) return;  // cannot happen: TREADY needs a descriptor
+  const unsigned n = m_n_;
+  const uint64_t room = c.len - c.strm_bytes;
+  const unsigned fit = unsigned(std::min<uint64_t>(n, room));
+  std::memcpy(ddr_ + c.offset + c.strm_bytes, m_buf_, fit);
+  c.strm_bytes += fit;
+  bool last = m_last_;
+  if (last && c.f_drop_tlast) {
+    c.f_drop_tlast = false;  // fault: this TLAST is ignored
+    last = false;
+  }
+  if (fit < n) {  // the packet continues in the next descriptor
+    std::memcpy(c.carry, m_buf_ + fit, n - fit);
+    c.carry_n = n - fit;
+    c.carry_last = last;
+  } else if (last) {
+    c.got_last = true;
+  }
+}
+
+void Harness::sg_s2mm_cycle() {
+  DmaChannel& c = s2mm_;
+  sg_fetch(c);
+  if (!c.busy || !sg_pickup(c, false)) {
+    if (c.busy) last_progress_ = cycle_;
+    return;
+  }
+  if (cycle_ < c.data_start) {
+    last_progress_ = cycle_;
+    return;
+  }
+  if (c.pending_err) {
+    raise_error(c, c.pending_err);
+    return;
+  }
+  if (wr_steal_ == 0 && c.mem_bytes < c.strm_bytes) {  // else: the port writes back a descriptor STATUS
+    c.mem_bytes += std::min<uint64_t>(SPEC_MEM_WRITE_BPC, c.strm_bytes - c.mem_bytes);
+    last_progress_ = cycle_;
+  }
+  if ((c.got_last || c.strm_bytes == c.len) && c.mem_bytes == c.strm_bytes) sg_complete(c, false);
 }
 
 void Harness::poll(DmaChannel& c) {
@@ -570,6 +893,18 @@ int Harness::inject(int fault, int channel) {
     case FAULT_ACCEL_HANG:
       accel_hang_ = true;
       break;
+    case FAULT_SG_FETCH_ERROR:
+      if (!c) return SIM_EARG;
+      c->f_sg_fetch = true;
+      break;
+    case FAULT_SG_BAD_POINTER:
+      if (!c) return SIM_EARG;
+      c->f_sg_pointer = true;
+      break;
+    case FAULT_SG_REUSED:
+      if (!c) return SIM_EARG;
+      c->f_sg_reused = true;
+      break;
     default:
       return SIM_EARG;
   }
@@ -602,6 +937,7 @@ int Harness::stats(uint64_t* out, int n) const {
       poll_cycles_,   deadlocks_,       budget_stops_,       cycle_ - last_progress_,
       mm2s_.n_transfers, mm2s_.n_bytes, mm2s_.n_errors,      s2mm_.n_transfers,   s2mm_.n_bytes,
       s2mm_.n_errors, beats_in_,        beats_out_,          deadlock_window_,    poll_budget_,
+      mm2s_.n_desc,   s2mm_.n_desc,     desc_fetches_,       desc_updates_,
   };
   const int count = int(sizeof(v) / sizeof(v[0]));
   const int m = std::min(n, count);
@@ -622,16 +958,18 @@ using accelsim::Harness;
 #define SIM_API extern "C" __attribute__((visibility("default")))
 
 SIM_API const char* sim_abi(void) {
-  // "accelsim <abi version> <spec hash32> <data width>": checked by sim.py after dlopen.
+  // "accelsim <abi version> <spec hash32> <data width> <dma mode>": checked by sim.py after dlopen.
+  // "... <dma mode>": sg or simple (the spec hash is the same for both builds of one configuration).
   static const std::string s = "accelsim " + std::to_string(accelsim::SIM_ABI_VERSION) + " " +
-                               std::to_string(SPEC_HASH32) + " " + std::to_string(SPEC_DATA_WIDTH);
+                               std::to_string(SPEC_HASH32) + " " + std::to_string(SPEC_DATA_WIDTH) + " " +
+                               (accelsim::DMA_SG ? "sg" : "simple");
   return s.c_str();
 }
 
 SIM_API const char* sim_stat_names(void) {
   return "cycles,sim_ns,cpu_ns,mmio_reads,mmio_writes,polls,poll_cycles,deadlocks,budget_stops,cycles_since_progress,"
          "mm2s_transfers,mm2s_bytes,mm2s_errors,s2mm_transfers,s2mm_bytes,s2mm_errors,beats_in,beats_out,"
-         "deadlock_window,poll_budget";
+         "deadlock_window,poll_budget,mm2s_descriptors,s2mm_descriptors,desc_fetches,desc_updates";
 }
 
 SIM_API void* sim_create(const char* shm_path, char* err, int errlen) {

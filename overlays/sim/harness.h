@@ -1,9 +1,10 @@
 // pynq-accel Verilator harness: the verilated accel_top, a shared-memory DDR model, an AXI DMA 7.1
-// simple-mode register model (MM2S + S2MM), a memory-timing model and an AXI-Lite master.
+// register model (MM2S + S2MM; direct register mode, or scatter-gather mode when the spec's DMA is
+// built with c_include_sg), a memory-timing model and an AXI-Lite master.
 //
 // Every size, offset and bit comes from the generated accel_spec.h (spec.c_header()); the AXI DMA
-// register offsets and bits are those of Xilinx PG021 (AXI DMA v7.1, "Register Space", direct
-// register mode). The C ABI codes (enum Fault, Channel, Status, IrqLine and SIM_ABI_VERSION) are
+// register offsets and bits, and the scatter-gather descriptor format, are those of Xilinx PG021
+// (AXI DMA v7.1, "Register Space" and "Scatter Gather Descriptor"). The C ABI codes (enum Fault, Channel, Status, IrqLine and SIM_ABI_VERSION) are
 // generated into the same header from overlays/sim_abi.py, which sim.py reads too.
 //
 // The clock runs here, in C++. Python only issues register reads/writes and run(cycles); a read of a
@@ -30,6 +31,11 @@ constexpr uint32_t DMA_DMASR = SPEC_DMA_CH_MM2S + SPEC_DMA_REG_DMASR;
 constexpr uint32_t DMA_ADDR = SPEC_DMA_CH_MM2S + SPEC_DMA_REG_ADDR;      // MM2S_SA / S2MM_DA
 constexpr uint32_t DMA_ADDR_MSB = SPEC_DMA_CH_MM2S + SPEC_DMA_REG_ADDR_MSB;  // MM2S_SA_MSB / S2MM_DA_MSB (address width > 32 only)
 constexpr uint32_t DMA_LENGTH = SPEC_DMA_CH_MM2S + SPEC_DMA_REG_LENGTH;    // MM2S_LENGTH / S2MM_LENGTH
+constexpr uint32_t DMA_CURDESC = SPEC_DMA_CH_MM2S + SPEC_DMA_REG_CURDESC;  // scatter-gather
+constexpr uint32_t DMA_CURDESC_MSB = SPEC_DMA_CH_MM2S + SPEC_DMA_REG_CURDESC_MSB;
+constexpr uint32_t DMA_TAILDESC = SPEC_DMA_CH_MM2S + SPEC_DMA_REG_TAILDESC;
+constexpr uint32_t DMA_TAILDESC_MSB = SPEC_DMA_CH_MM2S + SPEC_DMA_REG_TAILDESC_MSB;
+constexpr bool DMA_SG = SPEC_DMA_INCLUDE_SG != 0;
 
 // DMACR bits
 constexpr uint32_t DMACR_RS = 1u << SPEC_DMACR_RS_BIT;
@@ -39,13 +45,17 @@ constexpr uint32_t DMACR_IOC_IRQEN = 1u << SPEC_DMACR_IOC_IRQEN_BIT;
 constexpr uint32_t DMACR_DLY_IRQEN = 1u << SPEC_DMACR_DLY_IRQEN_BIT;
 constexpr uint32_t DMACR_ERR_IRQEN = 1u << SPEC_DMACR_ERR_IRQEN_BIT;
 constexpr uint32_t DMACR_WRITABLE = DMACR_RS | DMACR_KEYHOLE | DMACR_IOC_IRQEN | DMACR_DLY_IRQEN |
-                                    DMACR_ERR_IRQEN | 0xFFFF0000u;  // + IRQThreshold/IRQDelay fields
-constexpr uint32_t DMACR_RESET_VALUE = 0x00010000u;                 // IRQThreshold = 1
+                                    DMACR_ERR_IRQEN | uint32_t(SPEC_DMACR_FIELDS_MASK);  // + IRQThreshold/IRQDelay
+constexpr uint32_t DMACR_RESET_VALUE = uint32_t(SPEC_DMACR_RESET_VALUE);               // IRQThreshold = 1
+constexpr uint32_t DMACR_IRQTHRESHOLD_MASK = (1u << SPEC_DMACR_IRQTHRESHOLD_WIDTH) - 1;
 
 // DMASR bits
 constexpr uint32_t DMASR_HALTED = 1u << SPEC_DMASR_HALTED_BIT;
 constexpr uint32_t DMASR_IDLE = 1u << SPEC_DMASR_IDLE_BIT;
-constexpr uint32_t DMASR_SGINCLD = 1u << SPEC_DMASR_SGINCLD_BIT;  // always 0 here: simple (direct register) mode
+constexpr uint32_t DMASR_SGINCLD = 1u << SPEC_DMASR_SGINCLD_BIT;  // set when built with scatter-gather
+constexpr uint32_t DMASR_SGINTERR = 1u << SPEC_DMASR_SGINTERR_BIT;
+constexpr uint32_t DMASR_SGSLVERR = 1u << SPEC_DMASR_SGSLVERR_BIT;
+constexpr uint32_t DMASR_SGDECERR = 1u << SPEC_DMASR_SGDECERR_BIT;
 constexpr uint32_t DMASR_INTERR = 1u << SPEC_DMASR_INTERR_BIT;
 constexpr uint32_t DMASR_SLVERR = 1u << SPEC_DMASR_SLVERR_BIT;
 constexpr uint32_t DMASR_DECERR = 1u << SPEC_DMASR_DECERR_BIT;
@@ -53,6 +63,18 @@ constexpr uint32_t DMASR_IOC_IRQ = 1u << SPEC_DMASR_IOC_IRQ_BIT;
 constexpr uint32_t DMASR_DLY_IRQ = 1u << SPEC_DMASR_DLY_IRQ_BIT;
 constexpr uint32_t DMASR_ERR_IRQ = 1u << SPEC_DMASR_ERR_IRQ_BIT;
 constexpr uint32_t DMASR_W1C = DMASR_IOC_IRQ | DMASR_DLY_IRQ | DMASR_ERR_IRQ;
+
+// Scatter-gather descriptors (PG021): word offsets, CONTROL/STATUS bits.
+constexpr uint64_t DESC_BYTES = SPEC_DESC_BYTES;
+constexpr uint64_t DESC_ALIGN_MASK = ~(DESC_BYTES - 1);  // the low address bits are ignored
+constexpr uint32_t DESC_SOF = 1u << SPEC_DESC_CTRL_SOF_BIT;
+constexpr uint32_t DESC_EOF = 1u << SPEC_DESC_CTRL_EOF_BIT;
+constexpr uint32_t DESC_CMPLT = 1u << SPEC_DESC_STS_CMPLT_BIT;
+constexpr uint32_t DESC_DECERR = 1u << SPEC_DESC_STS_DMADECERR_BIT;
+constexpr uint32_t DESC_SLVERR = 1u << SPEC_DESC_STS_DMASLVERR_BIT;
+constexpr uint32_t DESC_INTERR = 1u << SPEC_DESC_STS_DMAINTERR_BIT;
+constexpr uint32_t DESC_RXSOF = 1u << SPEC_DESC_STS_RXSOF_BIT;
+constexpr uint32_t DESC_RXEOF = 1u << SPEC_DESC_STS_RXEOF_BIT;
 
 // ---------------------------------------------------------------- model constants
 constexpr unsigned BEAT_BYTES = SPEC_DATA_WIDTH / 8;
@@ -74,6 +96,20 @@ constexpr uint64_t RESET_CYCLES = 16;
 // (longer than one MMIO access, so PYNQ's wait() sees "running" and then reports the error bit).
 constexpr uint64_t HALT_DELAY_CYCLES = 32;
 constexpr uint64_t AXIL_TIMEOUT_CYCLES = 10000;
+// Scatter-gather engine: descriptors fetched ahead of the data mover, the read-port beats one fetch
+// takes (a fetch is a read of the whole descriptor at the read bandwidth, after the memory latency),
+// and the write-port beats of one STATUS write-back.
+constexpr unsigned SG_QUEUE = 4;
+constexpr uint64_t DESC_FETCH_BEATS = (DESC_BYTES + SPEC_MEM_READ_BPC - 1) / SPEC_MEM_READ_BPC;
+constexpr uint64_t DESC_UPDATE_BEATS = 1;
+
+struct Desc {
+  uint64_t addr = 0;     // where it lives (physical)
+  uint64_t next = 0;     // NXTDESC
+  uint64_t buf = 0;      // BUFFER_ADDRESS
+  uint32_t control = 0;  // CONTROL
+  uint64_t ready = 0;    // cycle its fetch completes
+};
 
 struct DmaChannel {
   // architectural registers
@@ -94,15 +130,35 @@ struct DmaChannel {
   uint32_t pending_err = 0; // DMASR error bit raised when the memory side starts (SLVERR/DECERR)
   uint64_t halt_at = 0;     // after an error: cycle at which Halted is set (0: none pending)
   bool no_tlast = false;    // MM2S: this transfer sends no TLAST (drop_tlast fault)
+  bool eof = true;          // MM2S: TLAST after this transfer (scatter-gather: CONTROL.EOF)
   bool got_last = false;    // S2MM: TLAST received
   bool beat_valid = false;  // MM2S: a beat is on s_axis
   unsigned beat_n = 0;      // MM2S: bytes in that beat
+  // scatter-gather engine
+  uint32_t curdesc_lo = 0, curdesc_hi = 0, taildesc_lo = 0, taildesc_hi = 0;
+  uint64_t taildesc = 0;        // the tail as last written (TAILDESC write)
+  bool sg_int_err = false, sg_slv_err = false, sg_dec_err = false;
+  bool from_curdesc = true;     // the next chain starts at CURDESC (else after the last descriptor fetched)
+  bool fetching = false;        // the fetcher has not reached the tail yet
+  uint64_t fetch_addr = 0;      // next descriptor to fetch
+  uint64_t fetch_free = 0;      // cycle the fetcher may issue its next fetch
+  Desc queue[SG_QUEUE];         // fetched, not yet moved
+  unsigned q_head = 0, q_n = 0;
+  bool have_desc = false;       // `cur` is being moved
+  Desc cur;
+  uint64_t mem_done_at = 0;     // cycle the previous descriptor's memory side finished
+  bool in_packet = false;       // S2MM: the current packet started in an earlier descriptor
+  uint32_t irq_left = 1;        // packets until the next IOC interrupt (IRQThreshold)
+  uint8_t carry[BEAT_BYTES] = {};  // S2MM: bytes of a beat beyond a full descriptor, for the next one
+  unsigned carry_n = 0;
+  bool carry_last = false;
   // armed faults (cleared by a DMA reset)
   bool f_slverr = false, f_decerr = false, f_stall = false, f_drop_tlast = false;
+  bool f_sg_fetch = false, f_sg_pointer = false, f_sg_reused = false;
   // statistics (survive resets)
-  uint64_t n_transfers = 0, n_bytes = 0, n_errors = 0;
+  uint64_t n_transfers = 0, n_bytes = 0, n_errors = 0, n_desc = 0;
 
-  bool any_error() const { return int_err || slv_err || dec_err; }
+  bool any_error() const { return int_err || slv_err || dec_err || sg_int_err || sg_slv_err || sg_dec_err; }
   void settle(uint64_t now) {
     if (halt_at && now >= halt_at) {
       halted = true;
@@ -112,7 +168,8 @@ struct DmaChannel {
   uint32_t dmasr() const {
     return (halted ? DMASR_HALTED : 0) | (idle ? DMASR_IDLE : 0) | (int_err ? DMASR_INTERR : 0) |
            (slv_err ? DMASR_SLVERR : 0) | (dec_err ? DMASR_DECERR : 0) | (ioc_irq ? DMASR_IOC_IRQ : 0) |
-           (dly_irq ? DMASR_DLY_IRQ : 0) | (err_irq ? DMASR_ERR_IRQ : 0);
+           (dly_irq ? DMASR_DLY_IRQ : 0) | (err_irq ? DMASR_ERR_IRQ : 0) | (DMA_SG ? DMASR_SGINCLD : 0) |
+           (sg_int_err ? DMASR_SGINTERR : 0) | (sg_slv_err ? DMASR_SGSLVERR : 0) | (sg_dec_err ? DMASR_SGDECERR : 0);
   }
   bool introut() const {
     return (ioc_irq && (dmacr & DMACR_IOC_IRQEN)) || (err_irq && (dmacr & DMACR_ERR_IRQEN));
@@ -151,6 +208,19 @@ class Harness {
   void raise_error(DmaChannel& ch, uint32_t bit);
   void dma_reset();
   void start_transfer(DmaChannel& ch, bool is_mm2s);
+  // scatter-gather mode
+  void sg_tail_written(DmaChannel& ch);
+  void sg_fetch(DmaChannel& ch);
+  bool sg_pickup(DmaChannel& ch, bool is_mm2s);
+  void sg_complete(DmaChannel& ch, bool is_mm2s);
+  void sg_mm2s_cycle();
+  void sg_s2mm_cycle();
+  void sg_s2mm_fired();
+  uint32_t rd32(uint64_t addr) const;
+  void wr32(uint64_t addr, uint32_t v);
+  static bool in_ddr(uint64_t addr, uint64_t len) {
+    return addr >= SPEC_DDR_BASE && addr - SPEC_DDR_BASE <= SPEC_DDR_SIZE && len <= SPEC_DDR_SIZE - (addr - SPEC_DDR_BASE);
+  }
   uint32_t dma_read(uint32_t off);
   void dma_write(uint32_t off, uint32_t value);
   void poll(DmaChannel& ch);
@@ -189,6 +259,8 @@ class Harness {
   uint64_t mmio_reads_ = 0, mmio_writes_ = 0, polls_ = 0, poll_cycles_ = 0;
   uint64_t transitions_ = 0;  // DMA channel completions + errors, for poll()
   uint64_t deadlocks_ = 0, budget_stops_ = 0, beats_in_ = 0, beats_out_ = 0;
+  uint64_t rd_steal_ = 0, wr_steal_ = 0;  // port beats owed to descriptor fetches / STATUS write-backs
+  uint64_t desc_fetches_ = 0, desc_updates_ = 0;
   uint64_t ddr_size_ = SPEC_DDR_SIZE;
 
   friend struct WallTimer;

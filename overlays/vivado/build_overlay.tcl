@@ -5,15 +5,18 @@
 # PARAMS.tcl is generated from the spec by accel.overlays.vivado_params (scripts/build_bitstream
 # does all of this): every address, width, name and VLNV below comes from it. STEPs (default:
 # all of them, in this order):
-#   ip   package overlays/rtl/*.v + the generated accel_spec.vh as the IP  $IP_VLNV
+#   ip   package overlays/rtl/*.v + the generated accel_spec.vh as the IP  $IP_VLNV, with the
+#        spec's registers (so the .hwh lists them, as the generated one does)
 #   bd   block design: PS (board preset) + AXI DMA 7.1 (simple mode) + the accelerator,
-#        SmartConnects to the PS HP (data) and GP (control) ports, clock, reset, interrupts,
-#        addresses from the spec; checks every spec value it set by reading it back
-#   bit  synthesis, implementation, bitstream; fails on negative slack; copies
+#        SmartConnects to the PS HP (data) and GP (control) ports, clock, reset, addresses from
+#        the spec; no PL-to-PS interrupt (docs/BOARD.md); checks every spec value it set by
+#        reading it back
+#   bit  synthesis, implementation, bitstream; fails unless the routed timing summary says all
+#        constraints are met and setup/hold slack is not negative; copies
 #        <OVERLAY_NAME>.bit and <OVERLAY_NAME>.hwh side by side into $OUTPUT_DIR
 # Every failure prints one line starting "ERROR: [accel]" and exits with status 1.
-# Written against Vivado 2022.1 (the release PYNQ 3.1 is built with) and its documented Tcl
-# commands (UG835) and IP-packager commands (UG1118).
+# Written against Vivado 2022.1 and newer (PYNQ v3.0.1 images were built with 2022.1, PYNQ v3.1
+# images with 2024.1) and the documented Tcl commands (UG835) and IP-packager commands (UG1118).
 
 # ------------------------------------------------------------------------- helpers
 proc accel_fail {msg} {
@@ -88,14 +91,13 @@ proc check_vivado_version {} {
     set have [lindex [split [version -short] _] 0]
     regsub {^([0-9]+\.[0-9]+).*} $have {\1} have
     if {[package vcompare $have $::VIVADO_MIN_VERSION] < 0} {
-        accel_fail "Vivado $have is too old: this flow needs Vivado $::VIVADO_MIN_VERSION or newer\
-              (PYNQ $::PYNQ_IMAGE images are built with 2022.1)"
+        accel_fail "Vivado $have is too old: this flow needs Vivado $::VIVADO_MIN_VERSION or newer"
     }
     accel_info "Vivado $have, spec $::SPEC_NAME ($::BOARD, $::PART), spec hash $::SPEC_HASH32"
 }
 
-# Board files: installed with Vivado, in $ACCEL_BOARD_REPO (colon-separated), or from the
-# Xilinx Board Store (the Kria boards ship there).
+# Board files: from the Xilinx Board Store (the PYNQ-Z2's tul.com.tw:pynq-z2 and the Kria boards
+# ship there), or in $ACCEL_BOARD_REPO (colon-separated board repositories).
 proc board_part {} {
     set repos {}
     if {[info exists ::env(ACCEL_BOARD_REPO)] && $::env(ACCEL_BOARD_REPO) ne ""} {
@@ -175,6 +177,51 @@ proc ensure_busif {core name bus_vlnv abs_vlnv mode portmap} {
     return $bif
 }
 
+# The generated header is `include'd by the RTL: mark it an include file in every file group
+# of the packaged IP, so the IP's out-of-context synthesis (and simulation) finds it and does not
+# compile it as a source of its own.
+proc mark_header_include {core name} {
+    set marked 0
+    foreach group [ipx::get_file_groups -of_objects $core] {
+        foreach f [ipx::get_files -quiet -of_objects $group] {
+            if {[file tail [get_property NAME $f]] eq $name} {
+                set_property IS_INCLUDE true $f
+                incr marked
+            }
+        }
+    }
+    if {!$marked} {
+        accel_fail "the packager did not import $name into $::IP_VLNV (the RTL includes it)"
+    }
+}
+
+# The accelerator's registers (spec [registers] + counter LO/HI words, ACCEL_REGISTERS and
+# ACCEL_REGISTER_FIELDS from the params) in the IP's address block: Vivado then writes them into
+# the .hwh, and pynq's register_map exists on the board as it does in the simulator.
+proc add_registers {block} {
+    set access_of {}
+    foreach {name offset access desc} $::ACCEL_REGISTERS {
+        set reg [ipx::get_registers -quiet $name -of_objects $block]
+        if {$reg eq ""} {
+            set reg [ipx::add_register $name $block]
+        }
+        set_property ADDRESS_OFFSET $offset $reg
+        set_property SIZE 32 $reg
+        set_property ACCESS $access $reg
+        set_property DESCRIPTION $desc $reg
+        dict set access_of $name $access
+    }
+    foreach {rname fname bit width} $::ACCEL_REGISTER_FIELDS {
+        if {![dict exists $access_of $rname]} {
+            accel_fail "register field $rname.$fname names no register of ACCEL_REGISTERS"
+        }
+        set field [ipx::add_field $fname [ipx::get_registers $rname -of_objects $block]]
+        set_property BIT_OFFSET $bit $field
+        set_property BIT_WIDTH $width $field
+        set_property ACCESS [dict get $access_of $rname] $field
+    }
+}
+
 proc package_ip {} {
     set src [file join $::BUILD_DIR ip_src]
     file delete -force $src
@@ -206,6 +253,7 @@ proc package_ip {} {
     ipx::package_project -root_dir $root -vendor $::IP_VENDOR -library $::IP_LIBRARY \
         -taxonomy /UserIP -import_files -set_current true -force
     set core [ipx::current_core]
+    mark_header_include $core [file tail $header]
     set_property NAME $::IP_NAME $core
     set_property VERSION $::IP_VERSION $core
     set_property DISPLAY_NAME "pynq-accel int8 matmul ($::SPEC_NAME)" $core
@@ -254,12 +302,16 @@ proc package_ip {} {
     set mm [ipx::get_memory_maps $mm_name -of_objects $core]
     set blocks [ipx::get_address_blocks -quiet -of_objects $mm]
     if {$blocks eq ""} {
-        set blocks [ipx::add_address_block reg0 $mm]
+        set blocks [ipx::add_address_block $::ACCEL_ADDRESS_BLOCK $mm]
     }
     set block [lindex $blocks 0]
+    if {[get_property NAME $block] ne $::ACCEL_ADDRESS_BLOCK} {
+        set_property NAME $::ACCEL_ADDRESS_BLOCK $block
+    }
     set_property RANGE [expr {1 << $::AXIL_ADDR_WIDTH}] $block
     set_property WIDTH 32 $block
     set_property USAGE register $block
+    add_registers $block
 
     # Parameter defaults = the spec (the block design sets them again, explicitly).
     foreach {name value} $::ACCEL_PARAMS {
@@ -282,9 +334,13 @@ proc package_ip {} {
         }
     }
 
+    # After every rename and edit above: the GUI file and checksums of the core as renamed, then
+    # the packager's own integrity check, which must pass before the core is saved.
     ipx::create_xgui_files $core
     ipx::update_checksums $core
-    ipx::check_integrity $core
+    if {[catch {ipx::check_integrity $core} msg]} {
+        accel_fail "the packaged IP $::IP_VLNV fails ipx::check_integrity: $msg"
+    }
     ipx::save_core $core
     close_project
     accel_info "packaged $::IP_VLNV into $root"
@@ -357,7 +413,7 @@ proc create_block_design {} {
     create_bd_design $::OVERLAY_NAME
 
     # Processing system: the board preset (DDR, MIO, clocks as the PYNQ image expects),
-    # then one GP master, one HP slave at the stream width, the fabric clock, PL interrupts.
+    # then one GP master, one HP slave at the stream width, the fabric clock, no PL interrupt.
     set ps_cell [accel_cell $::PS_VLNV_PREFIX $ps]
     apply_bd_automation -rule $::PS_PRESET_RULE -config $::PS_PRESET_CONFIG $ps_cell
     set_property -dict [config_dict $::PS_CONFIG] $ps_cell
@@ -381,15 +437,11 @@ proc create_block_design {} {
     # Interconnect: control (GP -> DMA registers, accelerator registers), data (DMA -> HP).
     set ctrl [accel_cell xilinx.com:ip:smartconnect ctrl_smc]
     set_property -dict {CONFIG.NUM_SI 1 CONFIG.NUM_MI 2} $ctrl
+    # scatter-gather (c_include_sg=1): the DMA's descriptor master M_AXI_SG is a third slave of mem_smc
+    set sg [dict get $::DMA_CONFIG c_include_sg]
     set mem [accel_cell xilinx.com:ip:smartconnect mem_smc]
-    set_property -dict {CONFIG.NUM_SI 2 CONFIG.NUM_MI 1} $mem
+    set_property -dict [list CONFIG.NUM_SI [expr {$sg ? 3 : 2}] CONFIG.NUM_MI 1] $mem
     set rst [accel_cell xilinx.com:ip:proc_sys_reset rst_fabric]
-    set irqs [lindex [concat [latest_ipdef xilinx.com:ip:xlconcat] [latest_ipdef xilinx.com:inline_hdl:ilconcat]] 0]
-    if {$irqs eq ""} {
-        accel_fail "neither xlconcat nor ilconcat is in the IP catalog"
-    }
-    set concat [create_bd_cell -type ip -vlnv $irqs irq_concat]
-    set_property -dict {CONFIG.NUM_PORTS 3} $concat
 
     # Streams: MM2S -> accelerator -> S2MM.
     connect_bd_intf_net [bd_ipin $dma/M_AXIS_MM2S] [bd_ipin $acc/s_axis]
@@ -401,6 +453,9 @@ proc create_block_design {} {
     # Data path to DDR.
     connect_bd_intf_net [bd_ipin $dma/M_AXI_MM2S] [bd_ipin mem_smc/S00_AXI]
     connect_bd_intf_net [bd_ipin $dma/M_AXI_S2MM] [bd_ipin mem_smc/S01_AXI]
+    if {$sg} {
+        connect_bd_intf_net [bd_ipin $dma/M_AXI_SG] [bd_ipin mem_smc/S02_AXI]
+    }
     connect_bd_intf_net [bd_ipin mem_smc/M00_AXI] [bd_ipin $ps/$::PS_HP_PORT]
 
     # One clock (the PS fabric clock at FABRIC_MHZ) and its synchronised reset for everything.
@@ -408,17 +463,16 @@ proc create_block_design {} {
     connect_bd_net [bd_pin $ps/[dict get $pins CLK]] \
         [bd_pin $ps/[dict get $pins GP_ACLK]] [bd_pin $ps/[dict get $pins HP_ACLK]] \
         [bd_pin $dma/s_axi_lite_aclk] [bd_pin $dma/m_axi_mm2s_aclk] [bd_pin $dma/m_axi_s2mm_aclk] \
+        {*}[if {$sg} {list [bd_pin $dma/m_axi_sg_aclk]}] \
         [bd_pin $acc/aclk] [bd_pin ctrl_smc/aclk] [bd_pin mem_smc/aclk] [bd_pin rst_fabric/slowest_sync_clk]
     connect_bd_net [bd_pin $ps/[dict get $pins RESETN]] [bd_pin rst_fabric/ext_reset_in]
     connect_bd_net [bd_pin rst_fabric/peripheral_aresetn] \
         [bd_pin $dma/axi_resetn] [bd_pin $acc/aresetn]
     connect_bd_net [bd_pin rst_fabric/interconnect_aresetn] [bd_pin ctrl_smc/aresetn] [bd_pin mem_smc/aresetn]
 
-    # Interrupts: accelerator error, DMA MM2S done, DMA S2MM done -> the PS.
-    connect_bd_net [bd_pin $acc/irq] [bd_pin irq_concat/In0]
-    connect_bd_net [bd_pin $dma/mm2s_introut] [bd_pin irq_concat/In1]
-    connect_bd_net [bd_pin $dma/s2mm_introut] [bd_pin irq_concat/In2]
-    connect_bd_net [bd_pin irq_concat/dout] [bd_pin $ps/[dict get $pins IRQ]]
+    # No interrupts: the accelerator's irq and the DMA's introut pins stay unconnected and the PS
+    # has no PL-to-PS interrupt (PS_CONFIG). pynq only turns interrupts into objects behind an
+    # AXI interrupt controller, and the runtime polls with a timeout (docs/BOARD.md).
 
     # Addresses: the control windows exactly where the spec puts them; the DMA masters see
     # all of DDR through the HP port (assigned automatically).
@@ -534,6 +588,13 @@ proc build_bitstream {} {
     set report_base [file join $::BUILD_DIR $::OVERLAY_NAME]
     report_utilization -file ${report_base}_utilization.rpt
     report_timing_summary -file ${report_base}_timing.rpt
+    # PYNQ's own gate: the routed timing summary must say every constraint is met (this also
+    # catches pulse-width and unconstrained-clock problems that the slack checks below miss).
+    set summary [report_timing_summary -no_header -no_detailed_paths -return_string]
+    if {![string match "*$::TIMING_MET*" $summary]} {
+        accel_fail "timing constraints not met at $::FABRIC_MHZ MHz (the routed timing summary lacks\
+              '$::TIMING_MET'): see ${report_base}_timing.rpt; lower clock.fabric_mhz or the array size in the spec"
+    }
     # Worst setup and hold slack of the routed design.
     set wns [get_property SLACK [lindex [get_timing_paths -quiet -delay_type max -max_paths 1] 0]]
     set whs [get_property SLACK [lindex [get_timing_paths -quiet -delay_type min -max_paths 1] 0]]
@@ -564,10 +625,12 @@ set REQUIRED_PARAMS {
     BOARD_PART_PATTERN BOARD_FILES_HINT PS_KIND PS_VLNV_PREFIX PS_INSTANCE PS_HP_PORT PS_GP_PORT
     PS_PINS PS_PRESET_RULE PS_PRESET_CONFIG PS_CONFIG FABRIC_MHZ STREAM_WIDTH
     IP_VLNV IP_VENDOR IP_LIBRARY IP_NAME IP_VERSION IP_TOP IP_INSTANCE ACCEL_PARAMS AXIL_ADDR_WIDTH
-    ACCEL_BASE ACCEL_RANGE DMA_VLNV DMA_INSTANCE DMA_BASE DMA_RANGE DMA_CONFIG
+    ACCEL_ADDRESS_BLOCK ACCEL_REGISTERS ACCEL_REGISTER_FIELDS ACCEL_BASE ACCEL_RANGE DMA_VLNV DMA_INSTANCE DMA_BASE DMA_RANGE DMA_CONFIG
     RTL_SOURCES SPEC_HEADER BUILD_DIR OUTPUT_DIR OVERLAY_NAME JOBS
 }
 set ALL_STEPS {ip bd bit}
+# What Vivado's report_timing_summary prints when every timing constraint is met.
+set TIMING_MET "All user specified timing constraints are met."
 
 proc accel_main {argv} {
     if {[llength $argv] < 1} {

@@ -10,7 +10,8 @@ from accel.errors import AllocationError, OverlayMismatchError
 
 
 class Backend:
-    """An opened overlay: stock ``pynq.Overlay``, its ``pynq.lib.dma.DMA`` and our ``AccelDriver``.
+    """An opened overlay: stock ``pynq.Overlay``, its AXI DMA driver (``pynq.lib.dma.DMA``; in
+    scatter-gather mode our :class:`~accel.runtime.sgdma.AccelDMA` channels) and our ``AccelDriver``.
 
     Attributes: ``name``, ``spec``, ``device`` (a ``pynq.Device``), ``overlay``, ``dma``,
     ``accel``; ``blocking_polls`` is True when a status read blocks until something happens
@@ -33,6 +34,7 @@ class Backend:
         from pynq.lib.dma import DMA
 
         from accel.runtime.drivers import AccelDriver
+        from accel.runtime.sgdma import AccelDMA
 
         ol, spec = self.overlay, self.spec
         for attr in (spec.dma_name, spec.ip_name):
@@ -52,6 +54,8 @@ class Backend:
                 f"{spec.ip_name} has VLNV {ol.ip_dict[spec.ip_name]['type']} but spec {spec.name} expects "
                 f"{spec.ip_vlnv}; load the overlay built from this spec"
             )
+        if isinstance(self.dma, AccelDMA):  # scatter-gather channels need the spec's register map
+            self.dma.use_spec(spec)
         if self.dma.sendchannel is None or self.dma.recvchannel is None:
             raise OverlayMismatchError(
                 f"{spec.dma_name} must have both MM2S and S2MM channels (c_include_mm2s/s2mm)"

@@ -22,7 +22,7 @@ def sim_overlay_files(spec: Any) -> Path:
     from accel.overlays.hwh import generate_hwh
     from accel.overlays.tools import cache_dir
 
-    folder = cache_dir("sim-overlays", f"{spec.name}-{spec.hash[:12]}")
+    folder = cache_dir("sim-overlays", f"{spec.name}-{spec.hash[:12]}-{spec.dma_mode}")
     bit = folder / f"{spec.name}.bit"
     for path, data in ((bit.with_suffix(".hwh"), generate_hwh(spec).encode()), (bit, PLACEHOLDER_BIT)):
         if not path.is_file() or path.read_bytes() != data:

@@ -340,6 +340,7 @@ def fake_yosys(monkeypatch, tmp_path):
                 log.flush()
                 time.sleep(FAKE_YOSYS_SECONDS / 2)
         (cwd / "stat.json").write_text(json.dumps({"design": {"num_cells_by_type": CELLS}}))
+        (cwd / "netlist.json").write_text("{}")  # yosys's write_json, which the timing proxy reads
         return 0, 12.3, 10.1
 
     monkeypatch.setattr(estimate, "_run_timed", run)
@@ -383,6 +384,7 @@ def test_two_estimate_processes_run_yosys_once(tmp_path, monkeypatch):
                 fh.write("x")
             time.sleep(1.0)
             (cwd / "stat.json").write_text(json.dumps({"design": {"num_cells_by_type": {"DSP48E1": 7}}}))
+            (cwd / "netlist.json").write_text("{}")
             return 0, 1.0, 1.0
 
         estimate._run_timed = run

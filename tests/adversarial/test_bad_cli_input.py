@@ -40,3 +40,18 @@ def test_every_backend_option_defaults_to_auto(runner, command):
     line = next(ln for ln in res.output.splitlines() if "--backend" in ln)
     block = res.output[res.output.index(line):][:400]
     assert "default: auto" in " ".join(block.split()), block
+
+
+def test_a_hand_edited_program_file_is_one_line(runner, tmp_path, accel_spec):
+    import json
+
+    from accel.contract.lowering import build_program
+    from accel.contract.schedule import default_schedule
+
+    doc = build_program(accel_spec, default_schedule(accel_spec, 8, 8, 8)).to_dict()
+    doc["mm2s"][1][1] = "0"  # an offset as a string
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    res = runner.invoke(cli, ["run", str(path), "--backend", "sim"])
+    assert res.exit_code == 2, res.output
+    assert "mm2s[1][1] (offset)" in res.output and "internal error" not in res.output

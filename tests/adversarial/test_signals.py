@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -35,3 +37,20 @@ def test_ctrl_c_mid_run_leaves_a_working_accelerator():
     assert proc.returncode == 0, proc.stderr[-3000:]
     ok, interrupted = proc.stdout.split()
     assert ok == "ok" and int(interrupted) >= 1  # at least one run was really cut short
+
+
+def test_killed_process_leaves_no_file_in_dev_shm():
+    """SIGKILL runs no finalizer: the DDR file must already be gone while the model runs."""
+    code = (
+        "import sys; from accel.overlays.sim import SimModel; s = SimModel('z2_default'); "
+        "print(s.shm_path, flush=True); sys.stdin.read()"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        path = proc.stdout.readline().strip()
+        assert path.endswith(".ddr")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    assert not os.path.exists(path)

@@ -3,6 +3,7 @@ the resource estimate and the host-time projection; a new board is one entry."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import xml.etree.ElementTree as ET
 
@@ -78,6 +79,7 @@ def test_board_table_drives_the_estimate(third_board, monkeypatch, tmp_path):
     (tmp_path / "yosys" / "test-xcup").mkdir(parents=True)
     doc = {"cells": {"DSP48E2": 512}, "seconds": 1.0, "family": "xcup"}
     (tmp_path / "yosys" / "test-xcup" / "result.json").write_text(json.dumps(doc))
+    (tmp_path / "yosys" / "test-xcup" / estimate.NETLIST_FILE).write_bytes(gzip.compress(b"{}"))
     est = estimate.estimate(third_board)
     assert est.cached and est.capacity["DSP"] == 1_728 and est.part == NEW_PART
 
@@ -89,3 +91,42 @@ def test_board_table_drives_the_host_projection(third_board):
     assert [p.name for p in hostcost.profiles_for("kv260")] == ["a53-native", "a53-pynq"]
     with pytest.raises(SpecError, match="no board"):
         hostcost.profiles_for("zcu999")
+
+
+def _ps_clock(spec) -> tuple[int, int, float]:
+    """PL clock 0's divisors and frequency as the generated .hwh gives them to pynq."""
+    board = boards.get_board(spec.board)
+    root = ET.fromstring(hwh.generate_hwh(spec).split("\n", 2)[2])
+    ps = next(m for m in root.iter("MODULE") if m.get("INSTANCE") == board.ps_instance)
+    p = {e.get("NAME"): e.get("VALUE") for e in ps.find("PARAMETERS")}
+    if board.ps_kind == "ps7":
+        keys = ("PCW_FCLK0_PERIPHERAL_DIVISOR0", "PCW_FCLK0_PERIPHERAL_DIVISOR1", "PCW_ACT_FPGA0_PERIPHERAL_FREQMHZ")
+    else:
+        keys = ("PSU__CRL_APB__PL0_REF_CTRL__DIVISOR0", "PSU__CRL_APB__PL0_REF_CTRL__DIVISOR1",
+                "PSU__CRL_APB__PL0_REF_CTRL__ACT_FREQMHZ")
+    return int(p[keys[0]]), int(p[keys[1]]), float(p[keys[2]])
+
+
+@pytest.mark.parametrize("name", available_specs())
+def test_hwh_divisors_make_the_fabric_clock_from_the_presets_pll(name):
+    """pynq writes the .hwh's PL clock divisors into the PS when the overlay loads: from the board
+    preset's PLL they must give exactly the spec's fabric clock."""
+    spec = load_spec(name)
+    board = boards.get_board(spec.board)
+    d0, d1, act = _ps_clock(spec)
+    assert board.pll_mhz / (d0 * d1) == spec.fabric_mhz == act
+    assert 1 <= d0 < 64 and 1 <= d1 < 64
+
+
+def test_pynq_z2_fabric_clock_is_the_1000_mhz_io_pll_over_10():
+    """The PYNQ-Z2 preset's IO PLL runs at 1000 MHz (a 1600 MHz assumption gave divisors 16 x 1:
+    62.5 MHz on the board)."""
+    assert boards.get_board("pynq-z2").pll_mhz == 1000.0
+    assert _ps_clock(load_spec("z2_default")) == (10, 1, 100.0)
+
+
+def test_a_clock_the_pll_cannot_make_is_refused():
+    board = boards.get_board("pynq-z2")
+    assert hwh.fabric_clock_divisors(board, 125.0) == (8, 1, 125.0)
+    with pytest.raises(SpecError, match=r"not an integer division of board pynq-z2's 1000 MHz PLL"):
+        hwh.fabric_clock_divisors(board, 130.0)

@@ -169,7 +169,7 @@ def test_c_abi_is_generated_from_the_python_table():
     assert f"SIM_ABI_VERSION = {sim_abi.ABI_VERSION};" in header
     # the numbers the C ABI has always had
     assert sim.FAULTS == {"dma_slverr": 0, "dma_decerr": 1, "mm2s_stall": 2, "s2mm_stall": 3, "drop_tlast": 4,
-                          "accel_hang": 5}
+                          "accel_hang": 5, "sg_fetch_error": 6, "sg_bad_pointer": 7, "sg_reused": 8}
     assert sim.CHANNELS == {"mm2s": 0, "s2mm": 1}
     assert [int(s) for s in sim_abi.Status] == [0, -1, -2, -3, -4, -5]
 

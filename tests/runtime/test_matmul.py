@@ -46,12 +46,12 @@ SHAPES = {  # (M, K, N)
 
 
 @pytest.mark.parametrize("shape", list(SHAPES.values()), ids=list(SHAPES))
-def test_matmul_equals_numpy(accel_sim, rng, shape) -> None:
+def test_matmul_equals_numpy(accel_sim_any, rng, shape) -> None:
     m, k, n = shape
-    a, b = _operands(accel_sim, rng, m, k, n)
-    c = accel_sim.matmul(a, b)
+    a, b = _operands(accel_sim_any, rng, m, k, n)
+    c = accel_sim_any.matmul(a, b)
     np.testing.assert_array_equal(c, _ref(a, b))
-    r = accel_sim.last
+    r = accel_sim_any.last
     assert c.dtype == np.int32 and c.shape == (m, n)
     assert r.counters["MACS"] == m * n * k
     assert r.cycles == r.counters["CYCLES"] > 0
@@ -68,7 +68,7 @@ def test_random_shapes(accel_sim, m, k, n, seed) -> None:
     np.testing.assert_array_equal(accel_sim.matmul(a, b), _ref(a, b))
 
 
-def test_stock_pynq_classes_zero_copy(accel_sim, rng, monkeypatch) -> None:
+def test_stock_pynq_classes_zero_copy(accel_sim_simple, rng, monkeypatch) -> None:
     calls = []
     orig = _SDMAChannel.transfer
 
@@ -77,19 +77,20 @@ def test_stock_pynq_classes_zero_copy(accel_sim, rng, monkeypatch) -> None:
         return orig(self, array, start, nbytes)
 
     monkeypatch.setattr(_SDMAChannel, "transfer", spy)
-    assert isinstance(accel_sim.overlay, pynq.Overlay)
-    assert type(accel_sim.dma) is DMA
-    assert type(accel_sim.dma.sendchannel) is _SDMAChannel and type(accel_sim.dma.recvchannel) is _SDMAChannel
-    assert pynq.Device.active_device is accel_sim.device
+    assert isinstance(accel_sim_simple.overlay, pynq.Overlay)
+    dma = accel_sim_simple.dma
+    assert isinstance(dma, DMA) and not dma.sg  # the stock driver (AccelDMA is DMA itself in simple mode)
+    assert type(dma.sendchannel) is _SDMAChannel and type(dma.recvchannel) is _SDMAChannel
+    assert pynq.Device.active_device is accel_sim_simple.device
     a = pynq.allocate((48, 40), np.int8)  # stock allocate on the active (simulated) device
-    b = accel_sim.allocate((40, 24), np.int8)
+    b = accel_sim_simple.allocate((40, 24), np.int8)
     a[:] = rng.integers(-128, 128, size=a.shape, dtype=np.int8)
     b[:] = rng.integers(-128, 128, size=b.shape, dtype=np.int8)
-    out = accel_sim.allocate((48, 24), np.int32)
-    c = accel_sim.matmul(a, b, out=out)
+    out = accel_sim_simple.allocate((48, 24), np.int32)
+    c = accel_sim_simple.matmul(a, b, out=out)
     assert c is out and isinstance(c, PynqBuffer) and isinstance(a, PynqBuffer)
     np.testing.assert_array_equal(c, _ref(a, b))
-    r = accel_sim.last
+    r = accel_sim_simple.last
     assert r.cpu_bytes_copied == 0
     assert len(calls) == r.dma_transfers
 
@@ -116,14 +117,14 @@ def test_numpy_inputs_are_copied_once_and_counted(accel_sim, rng) -> None:
     assert any(issubclass(w.category, CopyWarning) and "acc.allocate" in str(w.message) for w in rec)
 
 
-def test_host_work_grows_with_panels_not_tiles(accel_sim, rng) -> None:
+def test_host_work_grows_with_panels_not_tiles(accel_sim_simple, rng) -> None:
     """Transfers and register accesses depend on panels (M / rows) only, not on K, N or tiles."""
-    spec = accel_sim.spec
+    spec = accel_sim_simple.spec
     seen = {}
     for m, k, n in ((64, 8, 8), (64, 256, 256), (64, 40, 500)):
-        a, b = _operands(accel_sim, rng, m, k, n)
-        accel_sim.matmul(a, b)
-        r = accel_sim.last
+        a, b = _operands(accel_sim_simple, rng, m, k, n)
+        accel_sim_simple.matmul(a, b)
+        r = accel_sim_simple.last
         st_ = r.stats
         panels = -(-m // spec.rows)
         segments = -(-st_["instructions"] // spec.ififo_depth)
@@ -141,28 +142,28 @@ def test_host_work_grows_with_panels_not_tiles(accel_sim, rng) -> None:
     assert len(set(seen.values())) == 1, seen  # same panels -> same host work bound, 1000x the MAC tiles
 
 
-def test_cycles_deterministic(accel_sim, rng) -> None:
-    a, b = _operands(accel_sim, rng, 40, 30, 20)
+def test_cycles_deterministic(accel_sim_any, rng) -> None:
+    a, b = _operands(accel_sim_any, rng, 40, 30, 20)
     runs = []
     for _ in range(2):
-        accel_sim.matmul(a, b)
-        r = accel_sim.last
+        accel_sim_any.matmul(a, b)
+        r = accel_sim_any.last
         runs.append((r.cycles, r.sim_cycles, r.mmio_ops, r.counters))
     assert runs[0] == runs[1]
 
 
-def test_custom_schedules(accel_sim, rng) -> None:
+def test_custom_schedules(accel_sim_any, rng) -> None:
     m, k, n = 40, 48, 40
-    a, b = _operands(accel_sim, rng, m, k, n)
+    a, b = _operands(accel_sim_any, rng, m, k, n)
     ref = _ref(a, b)
     for sched in (
         Schedule(m, n, k, tile_m=16, tile_n=16, tile_k=16, stationarity="C"),
         Schedule(m, n, k, tile_m=8, tile_n=16, tile_k=16, stationarity="N", order="nm", double_buffer=False),
         Schedule(m, n, k, tile_m=16, tile_n=n, tile_k=k, stationarity="A", staging=True),
     ):
-        c = accel_sim.matmul(a, b, schedule=sched)
+        c = accel_sim_any.matmul(a, b, schedule=sched)
         np.testing.assert_array_equal(c, ref, err_msg=str(sched))
-    r = accel_sim.last  # the staging schedule copies every tile through scratch buffers (counted)
+    r = accel_sim_any.last  # the staging schedule copies every tile through scratch buffers (counted)
     assert r.cpu_bytes_copied > a.nbytes + b.nbytes
 
 

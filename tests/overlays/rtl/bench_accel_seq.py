@@ -35,7 +35,8 @@ class TB:
         self.drains: list[tuple[int, int, int]] = []
         self.hold_drain = 0
         self.rng = random.Random(3)
-        for name in ("up_busy", "up_tready", "mac_busy", "drain_rd_busy", "drain_rd_bank", "drain_busy"):
+        for name in ("up_busy", "up_tready", "mac_busy", "mac_rd_block", "drain_rd_busy", "drain_rd_bank",
+                     "drain_busy"):
             getattr(dut, name).value = 0
         cocotb.start_soon(self.unpacker())
         cocotb.start_soon(self.drain())
@@ -76,7 +77,7 @@ class TB:
             await RisingEdge(dut.clk)
             if int(dut.drain_valid.value):
                 assert not int(dut.drain_rd_busy.value), "DRAIN issued while the engine was reading"
-                assert not int(dut.mac_busy.value), "DRAIN issued while the MAC pipeline was writing"
+                assert not int(dut.mac_rd_block.value), "DRAIN issued while a MAC write was still to land"
                 bank = int(dut.drain_bank.value)
                 self.drains.append((bank, int(dut.drain_rows.value), int(dut.drain_cnt.value)))
                 rd_left, tail_left = self.hold_drain or 3, 3

@@ -8,7 +8,7 @@ import cocotb
 import numpy as np
 from bench_util import param
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
+from cocotb.triggers import ClockCycles, FallingEdge
 
 W = param("DATA_WIDTH", 64)
 L = W // 8
@@ -59,27 +59,38 @@ async def drive(dut, model, chunks, gap_rng=None):
         model.apply(bank, col, clear, a, b)
     await FallingEdge(dut.clk)
     dut.s_valid.value = 0
-    while int(dut.busy.value):
-        await RisingEdge(dut.clk)
+    # rd_block (a drain may start next cycle) falls exactly one cycle before busy: the last
+    # write lands in the cycle a drain started then would spend before its first read
+    while int(dut.rd_block.value):
+        assert int(dut.busy.value)
+        await FallingEdge(dut.clk)
+    if int(dut.busy.value):
+        await FallingEdge(dut.clk)
+        assert not int(dut.busy.value), "busy outlasts rd_block by more than the write stage"
 
 
 async def check(dut, model, banks=(0, 1)):
-    for bank in banks:
-        for r in range(ROWS):
-            for word in range(WORDS):
-                for grp in range(4):
-                    await FallingEdge(dut.clk)
-                    dut.rd_bank.value = bank
-                    dut.rd_row.value = r
-                    dut.rd_word.value = word
-                    dut.rd_grp.value = grp
-                    await RisingEdge(dut.clk)   # combinational read, sample before the edge settles
-                    got = int(dut.rd_data.value)
-                    for q in range(Q):
-                        n = word * L + grp * Q + q
-                        v = (got >> (32 * q)) & 0xFFFFFFFF
-                        v = v - 2**32 if v >= 2**31 else v
-                        assert v == model.acc[bank, r, n], (bank, r, n, v, model.acc[bank, r, n])
+    """Read every group back through the registered read port, one request per cycle: the
+    address (rd_next_*) a cycle before the read, the row in the read cycle, the data the
+    cycle after (the drain's protocol)."""
+    reqs = [(bank, r, word, grp) for bank in banks for r in range(ROWS) for word in range(WORDS) for grp in range(4)]
+    for i in range(len(reqs) + 2):
+        await FallingEdge(dut.clk)
+        if i < len(reqs):
+            bank, _, word, grp = reqs[i]
+            dut.rd_next_bank.value = bank
+            dut.rd_next_word.value = word
+            dut.rd_next_grp.value = grp
+        if 1 <= i <= len(reqs):
+            dut.rd_row.value = reqs[i - 1][1]
+        if i >= 2:
+            bank, r, word, grp = reqs[i - 2]
+            got = int(dut.rd_data.value)
+            for q in range(Q):
+                n = word * L + grp * Q + q
+                v = (got >> (32 * q)) & 0xFFFFFFFF
+                v = v - 2**32 if v >= 2**31 else v
+                assert v == model.acc[bank, r, n], (bank, r, n, v, model.acc[bank, r, n])
 
 
 @cocotb.test()

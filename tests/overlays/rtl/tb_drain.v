@@ -1,5 +1,7 @@
 // Bench wrapper: drain + a behavioural accumulator memory (2 banks x ROWS x NMAX int32)
-// that the cocotb bench fills through a write port. Not part of the design.
+// that the cocotb bench fills through a write port, read like mac_array's port: the address
+// (rd_next_*) registered a cycle ahead, the row in the read cycle, the data registered.
+// Not part of the design.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -40,17 +42,26 @@ always @(posedge clk) begin
     end
 end
 
+/* verilator lint_off UNUSEDSIGNAL */
 wire             rd_bank;
+/* verilator lint_on UNUSEDSIGNAL */
+wire             rd_next_bank;
+wire [15:0]      rd_next_word;
+wire [1:0]       rd_next_grp;
 wire [7:0]       rd_row;
-wire [15:0]      rd_word;
-wire [1:0]       rd_grp;
+reg              addr_bank_reg;
+reg  [15:0]      addr_word_reg;
+reg  [1:0]       addr_grp_reg;
 reg  [DATA_WIDTH-1:0] rd_data;
 
 integer q, base;
-always @* begin
-    base = (rd_bank * ROWS + rd_row) * NMAX + rd_word * L + rd_grp * Q;
+always @(posedge clk) begin
+    addr_bank_reg <= rd_next_bank;
+    addr_word_reg <= rd_next_word;
+    addr_grp_reg <= rd_next_grp;
+    base = (addr_bank_reg * ROWS + rd_row) * NMAX + addr_word_reg * L + addr_grp_reg * Q;
     for (q = 0; q < Q; q = q + 1) begin
-        rd_data[q*32 +: 32] = (base + q < 2*ROWS*NMAX) ? mem[base + q] : 32'hdeadbeef;
+        rd_data[q*32 +: 32] <= (base + q < 2*ROWS*NMAX) ? mem[base + q] : 32'hdeadbeef;
     end
 end
 
@@ -67,9 +78,10 @@ dut (
     .rd_busy(rd_busy),
     .busy(busy),
     .rd_bank(rd_bank),
+    .rd_next_bank(rd_next_bank),
+    .rd_next_word(rd_next_word),
+    .rd_next_grp(rd_next_grp),
     .rd_row(rd_row),
-    .rd_word(rd_word),
-    .rd_grp(rd_grp),
     .rd_data(rd_data),
     .m_axis_tdata(m_axis_tdata),
     .m_axis_tkeep(m_axis_tkeep),

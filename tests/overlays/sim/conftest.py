@@ -10,14 +10,21 @@ from accel.overlays.sim import SimModel
 from accel.overlays.spec import load_spec
 
 
+# The Raw helpers drive the DMA's direct-register (simple) mode; test_sim_sg.py drives the
+# configurations as their specs build them (scatter-gather).
 @pytest.fixture(scope="session")
 def z2_spec():
-    return load_spec("z2_default")
+    return load_spec("z2_default").with_dma_mode("simple")
 
 
 @pytest.fixture(scope="session")
 def kv260_spec():
-    return load_spec("kv260")
+    return load_spec("kv260").with_dma_mode("simple")
+
+
+@pytest.fixture(scope="session")
+def z2_sg_spec():
+    return load_spec("z2_default").with_dma_mode("sg")
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ needs_tclsh = pytest.mark.skipif(TCLSH is None, reason="tclsh is not installed (
 
 # Which params are TCL dicts / lists (everything else is a scalar).
 DICT_PARAMS = {"PS_PINS", "PS_CONFIG", "ACCEL_PARAMS", "DMA_CONFIG"}
-LIST_PARAMS = {"RTL_SOURCES", "PARAM_NAMES"}
+LIST_PARAMS = {"RTL_SOURCES", "PARAM_NAMES", "ACCEL_REGISTERS", "ACCEL_REGISTER_FIELDS"}
 
 _DUMP = r"""
 source [lindex $argv 0]

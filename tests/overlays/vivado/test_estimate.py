@@ -6,6 +6,7 @@ WebAssembly compile plus synth_xilinx; cached by RTL + parameters afterwards, se
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -78,6 +79,7 @@ def test_cache_hit_is_used(monkeypatch, tmp_path):
     work.mkdir(parents=True)
     (work / "result.json").write_text(json.dumps({"cells": {"DSP48E1": 7, "LUT4": 5}, "seconds": 1.5,
                                                   "family": "xc7"}))
+    (work / est.NETLIST_FILE).write_bytes(gzip.compress(b"{}"))  # an entry is a result and its netlist
     r = est.estimate(spec)
     assert r.cached and r.used["DSP"] == 7 and r.used["LUT"] == 5 and r.seconds == 1.5
 

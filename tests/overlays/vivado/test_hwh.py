@@ -40,7 +40,7 @@ def test_stock_parser_reads_it(name: str, tmp_path) -> None:
     assert (dma["phys_addr"], dma["addr_range"]) == (spec.dma_base, spec.dma_range)
     assert (acc["phys_addr"], acc["addr_range"]) == (spec.accel_base, spec.accel_range)
     prm = dma["parameters"]
-    assert prm["c_include_sg"] == "0" and prm["c_micro_dma"] == "0"
+    assert prm["c_include_sg"] == str(int(spec.dma_sg)) and prm["c_micro_dma"] == "0"
     assert int(prm["c_sg_length_width"]) == spec.dma_length_width
     for key in ("c_m_axi_mm2s_data_width", "c_m_axis_mm2s_tdata_width", "c_m_axi_s2mm_data_width",
                 "c_s_axis_s2mm_tdata_width"):

@@ -98,17 +98,15 @@ def test_dma_configuration(both):
     assert hp == {tcl["PS_HP_PORT"]}
 
 
-# The block design routes the accelerator's and the DMA's interrupts to the PS; the generated
-# .hwh leaves them out. pynq only turns interrupts into objects through an AXI interrupt
-# controller (there is none), and the runtime polls, so the difference is harmless.
-INTERRUPT_KEYS = {"PCW_USE_FABRIC_INTERRUPT", "PCW_IRQ_F2P_INTR", "PSU__USE__IRQ0"}
-
-
-def test_ps_clock_and_hp_width(both):
+def test_ps_clock_hp_width_and_interrupts(both):
+    """Every PS setting the TCL makes is in the .hwh with the same value (the fabric clock, the HP
+    width, and the PL-to-PS interrupt: off in both)."""
     spec, root, tcl = both
     ps = _params(_modules(root)[tcl["PS_INSTANCE"]])
+    irq_key = next(k for k in tcl["PS_CONFIG"] if k in ("PCW_USE_FABRIC_INTERRUPT", "PSU__USE__IRQ0"))
+    assert int(ps[irq_key]) == int(tcl["PS_CONFIG"][irq_key]) == 0
     for key, value in tcl["PS_CONFIG"].items():
-        if key in ps and key not in INTERRUPT_KEYS:
+        if key in ps:
             assert float(ps[key]) == float(value), key
     freq_key = next(k for k in tcl["PS_CONFIG"] if k.endswith("FREQMHZ"))
     assert float(ps[freq_key]) == spec.fabric_mhz
@@ -133,4 +131,4 @@ def test_pynq_parses_the_hwh_to_the_same_ip_dict(both):
     assert dma["phys_addr"] == spec.dma_base and dma["addr_range"] == spec.dma_range
     assert acc["phys_addr"] == spec.accel_base and acc["addr_range"] == spec.accel_range
     assert int(dma["parameters"]["c_sg_length_width"]) == spec.dma_length_width
-    assert int(dma["parameters"]["c_include_sg"]) == 0
+    assert int(dma["parameters"]["c_include_sg"]) == int(spec.dma_sg)

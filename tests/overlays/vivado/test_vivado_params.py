@@ -61,7 +61,7 @@ def test_params_file_matches_spec(generated):
     assert p["DMA_VLNV"] == spec.dma_vlnv
     assert p["DMA_INSTANCE"] == spec.dma_name
     dma = {k: int(v) for k, v in p["DMA_CONFIG"].items()}
-    assert dma["c_include_sg"] == 0
+    assert dma["c_include_sg"] == int(spec.dma_sg)
     assert dma["c_sg_length_width"] == spec.dma_length_width
     assert dma["c_addr_width"] == spec.dma_addr_width
     assert dma["c_include_mm2s"] == dma["c_include_s2mm"] == 1
@@ -103,9 +103,10 @@ def test_params_file_is_written_whole(generated):
 
 def test_dma_config_is_pynq_simple_mode():
     for name in SPECS:
-        spec = load_spec(name)
-        cfg = dma_config(spec)
-        assert cfg["c_include_sg"] == 0 and cfg["c_micro_dma"] == 0
+        for spec in (load_spec(name), load_spec(name).with_dma_mode("simple")):  # both DMA modes
+            cfg = dma_config(spec)
+            assert cfg["c_include_sg"] == int(spec.dma_sg) and cfg["c_micro_dma"] == 0
+        cfg = dma_config(load_spec(name))
         # pynq's DMA driver: buffer_max_size = 2**c_sg_length_width - 1 = the spec's limit
         assert (1 << cfg["c_sg_length_width"]) - 1 == spec.dma_max_bytes
         # DRE on: driver programs start A panels at i*K bytes, not beat aligned

@@ -8,6 +8,7 @@ a Vivado run can say (docs/BOARD.md lists what the board confirms).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -141,9 +142,122 @@ def test_block_design_connections(mock_run):
     for pin in (f"{ps}/{flow.pins['GP_ACLK']}", f"{ps}/{flow.pins['HP_ACLK']}", f"{acc}/aclk",
                 f"{dma}/s_axi_lite_aclk", f"{dma}/m_axi_mm2s_aclk", f"{dma}/m_axi_s2mm_aclk"):
         assert pin in clock
-    irq = next(n for n in nets if n[-1] == f"{ps}/{flow.pins['IRQ']}")
-    assert irq[0] == "/irq_concat/dout"
-    assert any(n == [f"{acc}/irq", "/irq_concat/In0"] for n in nets)
+
+
+def test_no_interrupt_is_wired(mock_run):
+    """The block design has no PL-to-PS interrupt (docs/BOARD.md says why), as the .hwh says: the
+    accelerator's and the DMA's interrupt pins stay unconnected and the PS interrupt input is off."""
+    spec, _, run = mock_run
+    flow = BOARDS[spec.board]
+    irq_pins = {f"/{spec.ip_name}/irq", f"/{spec.dma_name}/mm2s_introut", f"/{spec.dma_name}/s2mm_introut"}
+    assert not [n for n in run.get("net") if irq_pins & set(n)]
+    assert not [c for c in run.get("cell") if "concat" in c[1]]
+    ps = {k.removeprefix("CONFIG."): v for k, v in run.props(f"/{flow.ps_instance}").items()}
+    irq_keys = [k for k in ps if "INTERRUPT" in k or "IRQ" in k]
+    assert irq_keys and all(int(ps[k]) == 0 for k in irq_keys), ps
+    hwh_ps = _hwh_module(spec, flow.ps_instance)
+    assert all(int(_hwh_params(hwh_ps)[k]) == 0 for k in irq_keys)
+    for inst, port in ((spec.ip_name, "irq"), (spec.dma_name, "mm2s_introut"), (spec.dma_name, "s2mm_introut")):
+        el = next(p for p in _hwh_module(spec, inst).iter("PORT") if p.get("NAME") == port)
+        assert el.find("CONNECTIONS") is None, (inst, port)
+
+
+def _hwh_module(spec, instance: str):
+    import xml.etree.ElementTree as ET
+
+    from accel.overlays.hwh import generate_hwh
+
+    root = ET.fromstring(generate_hwh(spec).split("\n", 2)[2])
+    return next(m for m in root.iter("MODULE") if m.get("INSTANCE") == instance)
+
+
+def _hwh_params(module) -> dict[str, str]:
+    return {p.get("NAME"): p.get("VALUE") for p in module.find("PARAMETERS")}
+
+
+def test_ip_registers_match_the_hwh(mock_run):
+    """The registers the IP package declares (ipx::add_register/add_field) are exactly the ones the
+    generated .hwh lists for the accelerator, in an address block of the packaged size."""
+    spec, _, run = mock_run
+    tcl_regs = {r[0]: (int(r[1], 0), int(r[2]), r[3], r[4]) for r in run.get("register")}
+    tcl_fields = {(r[0], r[1]): (int(r[2]), int(r[3]), r[4]) for r in run.get("field")}
+    block = _hwh_module(spec, spec.ip_name).find("ADDRESSBLOCKS/ADDRESSBLOCK")
+    assert block.get("NAME") == "reg0" and int(block.get("RANGE")) == 1 << spec.axil_addr_width
+    props = {r[1]: r[2] for r in run.get("prop") if r[0].startswith("ab:")}
+    assert int(props["RANGE"]) == 1 << spec.axil_addr_width
+    hwh_regs, hwh_fields = {}, {}
+    for reg in block.iter("REGISTER"):
+        p = {e.get("NAME"): e.get("VALUE") for e in reg.findall("PROPERTY")}
+        hwh_regs[reg.get("NAME")] = (int(p["ADDRESS_OFFSET"], 0), int(p["SIZE"]), p["ACCESS"], p["DESCRIPTION"])
+        for fld in reg.iter("FIELD"):
+            f = {e.get("NAME"): e.get("VALUE") for e in fld.findall("PROPERTY")}
+            hwh_fields[(reg.get("NAME"), fld.get("NAME"))] = (int(f["BIT_OFFSET"]), int(f["BIT_WIDTH"]), f["ACCESS"])
+    assert tcl_regs == hwh_regs
+    assert tcl_fields == hwh_fields
+    assert tcl_regs["CTRL"][0] == spec.reg("CTRL").offset
+    assert tcl_fields[("CTRL", "SOFT_RESET")][0] == spec.reg("CTRL").fields["SOFT_RESET"]
+    assert tcl_regs["CYCLES_HI"][0] == spec.counter("CYCLES") + 4
+
+
+def test_accelerator_address_parameters_are_vivados(mock_run):
+    """Vivado names a packaged IP's address parameters C_BASEADDR/C_HIGHADDR; the .hwh does too."""
+    spec, _, _ = mock_run
+    params = _hwh_params(_hwh_module(spec, spec.ip_name))
+    assert int(params["C_BASEADDR"], 0) == spec.accel_base
+    assert int(params["C_HIGHADDR"], 0) == spec.accel_base + spec.accel_range - 1
+    assert not [k for k in params if k.startswith("C_S_AXIL")]
+
+
+def test_header_is_an_include_file_of_the_ip(mock_run):
+    _, _, run = mock_run
+    marked = {tuple(r) for r in run.get("include")}
+    assert marked == {("xilinx_anylanguagesynthesis", f"src/{SPEC_HEADER}"),
+                      ("xilinx_anylanguagebehavioralsimulation", f"src/{SPEC_HEADER}")}
+
+
+def test_integrity_is_checked_after_the_rename(mock_run):
+    """ipx::check_integrity runs on the core as renamed and regenerated, before it is saved."""
+    _, _, run = mock_run
+    kinds = [(r[0], r[1:]) for r in run.records]
+    renamed = max(i for i, (k, a) in enumerate(kinds) if k == "prop" and a[0].startswith("core:")
+                  and a[1] in ("NAME", "VERSION"))
+    steps = [(i, a[0]) for i, (k, a) in enumerate(kinds) if k == "ipx"]
+    assert [s for _, s in steps] == ["create_xgui_files", "update_checksums", "check_integrity", "save_core"]
+    assert steps[0][0] > renamed
+    assert max(i for i, (k, a) in enumerate(kinds) if k == "prop" and a[0].startswith(("reg:", "fld:"))) < steps[0][0]
+
+
+def test_integrity_failure_is_one_clear_line(tmp_path):
+    spec = load_spec("z2_default")
+    params = write_build_inputs(spec, tmp_path / "b", tmp_path / "out")
+    env = {**os.environ, "MOCK_INTEGRITY_ERROR": "[IP_Flow 19-3461] bus interface s_axil has no memory map"}
+    run = run_mock(BUILD_TCL, params, tmp_path / "log.tsv", "ip", rtl_params=_rtl_params(), env=env)
+    assert run.returncode != 0
+    assert "ERROR: [accel] the packaged IP" in run.stderr and "IP_Flow 19-3461" in run.stderr, run.stderr
+    assert ["save_core"] not in run.get("ipx")
+
+
+@pytest.mark.parametrize(
+    ("summary", "ok"),
+    [
+        ("Design Timing Summary\nAll user specified timing constraints are met.\n", True),
+        # slack is fine (the mock's paths have +0.125 ns) but a pulse-width check failed: PYNQ's gate refuses it
+        ("Design Timing Summary\nTiming constraints are not met.\nPulse Width Checks: WPWS -0.350\n", False),
+        ("", False),
+    ],
+)
+def test_timing_gate_needs_all_constraints_met(tmp_path, summary, ok):
+    spec = load_spec("z2_default")
+    params = write_build_inputs(spec, tmp_path / "b", tmp_path / "out")
+    run = run_mock(BUILD_TCL, params, tmp_path / "log.tsv", rtl_params=_rtl_params(),
+                   env={**os.environ, "MOCK_TIMING_SUMMARY": summary})
+    assert run.get("timing_summary") == [[]]
+    assert (run.returncode == 0) is ok, run.stderr
+    bit = tmp_path / "out" / f"{spec.name}.bit"
+    assert bit.is_file() is ok
+    if not ok:
+        assert "ERROR: [accel] timing constraints not met at 100 MHz" in run.stderr, run.stderr
+        assert "All user specified timing constraints are met." in run.stderr
 
 
 def test_outputs_side_by_side(mock_run):

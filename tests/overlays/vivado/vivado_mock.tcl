@@ -11,6 +11,12 @@
 #   cell NAME VLNV | prop OBJ NAME VALUE | intf_net A B | net PIN... | addr SPACE SEG OFFSET RANGE
 #   add_file PATH | top NAME | busif NAME BUS_VLNV MODE | portmap BUSIF LOGICAL PHYSICAL
 #   busparam BUSIF NAME VALUE | ipparam NAME VALUE | catalog VLNV | output PATH | fail MESSAGE
+#   register NAME OFFSET SIZE ACCESS DESCRIPTION | field REGISTER NAME BIT WIDTH ACCESS
+#   include FILE | ipx STEP (create_xgui_files, update_checksums, check_integrity, save_core)
+#   timing_summary (the -return_string report the gate read)
+# Environment: MOCK_RTL_PARAMS (the RTL's parameter names), MOCK_TIMING_SUMMARY (what
+# report_timing_summary -return_string returns; default: all constraints met),
+# MOCK_INTEGRITY_ERROR (ipx::check_integrity fails with this message).
 
 set BUILD_TCL [lindex $argv 0]
 set LOG [open [lindex $argv 1] w]
@@ -56,8 +62,8 @@ array set PROP {}
 array set CELLS {}
 set CATALOG {
     xilinx.com:ip:processing_system7:5.5
+    xilinx.com:ip:zynq_ultra_ps_e:3.5
     xilinx.com:ip:zynq_ultra_ps_e:3.4
-    xilinx.com:ip:zynq_ultra_ps_e:3.3
     xilinx.com:ip:axi_dma:7.1
     xilinx.com:ip:smartconnect:1.0
     xilinx.com:ip:proc_sys_reset:5.0
@@ -73,7 +79,7 @@ set RUN_PROGRESS [dict create synth_1 0% impl_1 0%]
 set RTL_PARAMS [expr {[info exists env(MOCK_RTL_PARAMS)] ? $env(MOCK_RTL_PARAMS) : {}}]
 
 # ------------------------------------------------------------------ projects, files
-proc version {args} { return 2022.1 }
+proc version {args} { return 2024.1 }
 proc create_project {args} {
     lassign [parse_args {part} $args] opts pos
     set ::PROJECT [lindex $pos 0]
@@ -172,6 +178,8 @@ proc get_property {name obj} {
         "VALUE_BIT_STRING_LENGTH|param:*" { return 32 }
         "BUS_TYPE_VLNV|busif:*" { return $::PROP($obj,BUS_TYPE_VLNV) }
         "NAME|busif:*" { return [string range $obj 6 end] }
+        "NAME|ab:*" { return [lindex [split $obj :] end] }
+        "NAME|ipfile:*" { return [string range $obj 7 end] }
         "SLAVE_MEMORY_MAP_REF|busif:*" { return "" }
     }
     error "vivado-mock: get_property $name of $obj is not modelled"
@@ -313,10 +321,71 @@ namespace eval ipx {
         lassign [of {*}$args] obj name
         return [expr {$name in $::RTL_PARAMS ? "param:hdl:$name" : ""}]
     }
-    proc create_xgui_files {core} {}
-    proc update_checksums {core} {}
-    proc check_integrity {core} {}
+    # package_project -import_files copies the project's files into <root>/src, one file group
+    # each for synthesis and simulation
+    proc get_file_groups {args} {
+        return {fg:xilinx_anylanguagesynthesis fg:xilinx_anylanguagebehavioralsimulation}
+    }
+    proc get_files {args} {
+        set out {}
+        foreach f $::FILES {
+            if {[string match */ip_src/* $f]} {
+                lappend out ipfile:src/[file tail $f]
+            }
+        }
+        return $out
+    }
+    variable registers {}
+    proc get_registers {args} {
+        variable registers
+        lassign [of {*}$args] obj name
+        return [expr {"reg:$obj:$name" in $registers ? "reg:$obj:$name" : ""}]
+    }
+    proc add_register {name block} {
+        variable registers
+        if {"reg:$block:$name" in $registers} {
+            error "ipx::add_register: $name exists in $block"
+        }
+        lappend registers reg:$block:$name
+        return reg:$block:$name
+    }
+    variable fields {}
+    proc add_field {name reg} {
+        variable fields
+        if {$reg eq ""} {
+            error "ipx::add_field $name on no register"
+        }
+        lappend fields fld:$reg:$name
+        return fld:$reg:$name
+    }
+    proc create_xgui_files {core} { ::rec ipx create_xgui_files }
+    proc update_checksums {core} { ::rec ipx update_checksums }
+    proc check_integrity {core} {
+        ::rec ipx check_integrity
+        if {[info exists ::env(MOCK_INTEGRITY_ERROR)]} {
+            error $::env(MOCK_INTEGRITY_ERROR)
+        }
+    }
     proc save_core {core} {
+        variable registers
+        variable fields
+        ::rec ipx save_core
+        foreach r $registers {
+            ::rec register [lindex [split $r :] end] $::PROP($r,ADDRESS_OFFSET) $::PROP($r,SIZE) $::PROP($r,ACCESS) \
+                $::PROP($r,DESCRIPTION)
+        }
+        foreach f $fields {
+            set parts [split $f :]
+            ::rec field [lindex $parts end-1] [lindex $parts end] $::PROP($f,BIT_OFFSET) $::PROP($f,BIT_WIDTH) \
+                $::PROP($f,ACCESS)
+        }
+        foreach g [get_file_groups] {
+            foreach f [get_files -of_objects $g] {
+                if {[info exists ::PROP($f,IS_INCLUDE)] && $::PROP($f,IS_INCLUDE)} {
+                    ::rec include [lindex [split $g :] end] [string range $f 7 end]
+                }
+            }
+        }
         variable vendor
         variable library
         variable busifs
@@ -370,8 +439,12 @@ proc cell_pins {cell} {
                     pins {pl_clk0 pl_resetn0 maxihpm0_fpd_aclk saxihp0_fpd_aclk pl_ps_irq0}}
         }
         axi_dma {
-            return {intf {S_AXI_LITE M_AXI_MM2S M_AXI_S2MM M_AXIS_MM2S S_AXIS_S2MM}
-                    pins {s_axi_lite_aclk m_axi_mm2s_aclk m_axi_s2mm_aclk axi_resetn mm2s_introut s2mm_introut}}
+            # scatter-gather (CONFIG.c_include_sg 1) adds the descriptor master and its clock
+            set sg [expr {[info exists ::PROP(/$cell,CONFIG.c_include_sg)] && $::PROP(/$cell,CONFIG.c_include_sg)}]
+            set intf {S_AXI_LITE M_AXI_MM2S M_AXI_S2MM M_AXIS_MM2S S_AXIS_S2MM}
+            set pins {s_axi_lite_aclk m_axi_mm2s_aclk m_axi_s2mm_aclk axi_resetn mm2s_introut s2mm_introut}
+            if {$sg} { lappend intf M_AXI_SG; lappend pins m_axi_sg_aclk }
+            return [list intf $intf pins $pins]
         }
         smartconnect {
             set intf {}
@@ -552,6 +625,14 @@ proc report_utilization {args} {
 }
 proc report_timing_summary {args} {
     lassign [parse_args {file} $args] opts pos
+    if {[dict exists $opts return_string]} {
+        set text "Design Timing Summary\n\nAll user specified timing constraints are met."
+        if {[info exists ::env(MOCK_TIMING_SUMMARY)]} {
+            set text $::env(MOCK_TIMING_SUMMARY)
+        }
+        rec timing_summary
+        return $text
+    }
     close [open [dict get $opts file] w]
 }
 proc get_timing_paths {args} { return [list path:worst] }
