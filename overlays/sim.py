@@ -7,8 +7,9 @@ DMA model reads (zero-copy, as with CMA buffers on the board)::
 
     sim = SimModel(spec)            # builds (cached) and loads
     sim.ddr[0:4] = b"\\x01\\x02\\x03\\x04"   # physical address spec.ddr_base + 0
-    sim.write32(spec.dma_base + 0x00, 0x1)   # MM2S_DMACR.RS
-    sim.read32(spec.dma_base + 0x04)         # MM2S_DMASR: runs the clock while the channel is busy
+    d = spec.dma
+    sim.write32(spec.dma_base + d.offset("mm2s", "DMACR"), d.dmacr("RS"))  # MM2S run
+    sim.read32(spec.dma_base + d.offset("mm2s", "DMASR"))  # runs the clock while the channel is busy
 
 Every register access costs ``spec.mmio_cycles`` cycles. Reading a busy channel's DMASR runs the
 clock until the channel is idle, halted or errored, until nothing anywhere has moved for
