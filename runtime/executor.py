@@ -68,6 +68,39 @@ CHAIN_CACHE_SIZE = 16  # descriptor chain pairs kept per executor (one per progr
 STALL_POLLS = 3  # simulator: consecutive DMASR reads that ran a whole deadlock window without movement
 
 
+class _Poll:
+    """The bookkeeping of one hardware wait, shared by the simple-mode loop and the SG wait.
+
+    A poll that saw no progress counts as a spin: the accelerator's STATUS.ERROR is checked on
+    every spin on the simulator (each DMASR read already ran a deadlock window) and every 256th
+    on the board; the wait gives up after ``STALL_POLLS`` fruitless windows (simulator) or
+    ``timeout_s`` of wall clock without progress (board), and a long spin on the board yields the
+    CPU (50 µs naps)."""
+
+    def __init__(self, accel: Any, blocking: bool, timeout_s: float) -> None:
+        self.accel, self.blocking, self.timeout_s = accel, blocking, timeout_s
+        self.spins = self.stalls = 0
+        self.deadline = time.monotonic() + timeout_s
+
+    def progressed(self) -> None:
+        self.spins = self.stalls = 0
+        self.deadline = time.monotonic() + self.timeout_s
+
+    def stalled(self) -> bool:
+        """Account one fruitless poll; True when the wait has timed out (raises an accelerator error)."""
+        self.spins += 1
+        if self.blocking or self.spins % 256 == 0:
+            err = self.accel.error_from_status(self.accel.status_word())
+            if err is not None:
+                raise err
+        self.stalls += 1
+        return (self.blocking and self.stalls >= STALL_POLLS) or time.monotonic() > self.deadline
+
+    def nap(self) -> None:
+        if not self.blocking and self.spins > 1000:
+            time.sleep(50e-6)
+
+
 @dataclass
 class RunResult:
     """What one call did, from the hardware's counters and the runtime's own counts."""
@@ -455,8 +488,7 @@ class Executor:
         idle = dmap.dmasr("IDLE")
         err_mask = sum(dmap.dmasr(bit) for bit in DMASR_ERRORS)
         blocking = self.backend.blocking_polls
-        deadline = time.monotonic() + self.timeout_s
-        stalls = spins = 0
+        poll = _Poll(self.accel, blocking, self.timeout_s)
         mm_idle = False
         while True:
             sr = self.dma.recvchannel.dmasr()
@@ -470,20 +502,13 @@ class Executor:
             if srm & idle and not mm_idle:  # MM2S finished: S2MM is the one left, no stall yet
                 mm_idle = True
                 continue
-            spins += 1
-            if blocking or spins % 256 == 0:
-                err = self.accel.error_from_status(self.accel.status_word())
-                if err is not None:
-                    raise err
-            stalls += 1
-            if (blocking and stalls >= STALL_POLLS) or time.monotonic() > deadline:
+            if poll.stalled():
                 # an output the accelerator cannot hand over (drain engine busy) blocks its input too
                 draining = self.accel.decode_status(self.accel.status_word()).get("DRAIN_BUSY", False)
                 chan = "s2mm" if mm_idle or draining else "mm2s"
                 raise self._chain_timeout(chan, sr if mm_idle else srm, program, mm2s if chan == "mm2s" else s2mm,
                                           blocking)
-            if not blocking and spins > 1000:
-                time.sleep(50e-6)
+            poll.nap()
         self._check_statuses(program, mm2s, s2mm, counts)
 
     def _check_statuses(self, program: DriverProgram, mm2s: Any, s2mm: Any, counts: dict[str, int]) -> None:
@@ -540,8 +565,7 @@ class Executor:
         mm_done = -1  # index of the last MM2S entry seen complete
         need = plan.need
         blocking = self.backend.blocking_polls
-        stalls = spins = 0
-        deadline = time.monotonic() + self.timeout_s
+        poll = _Poll(self.accel, blocking, self.timeout_s)
 
         idle_bit = self.spec.dma.dmasr("IDLE")
         err_mask = sum(self.spec.dma.dmasr(bit) for bit in DMASR_ERRORS)
@@ -591,21 +615,13 @@ class Executor:
             if not progressed and cur[other] >= 0:  # the read above ran until the other one finished
                 progressed = service(other)
             if progressed:
-                stalls = spins = 0
-                deadline = time.monotonic() + self.timeout_s
+                poll.progressed()
                 continue
             # Not done: on the simulator the read already ran a deadlock window; on the board, spin.
-            spins += 1
-            if blocking or spins % 256 == 0:
-                err = self.accel.error_from_status(self.accel.status_word())
-                if err is not None:
-                    raise err
-            stalls += 1
-            if (blocking and stalls >= STALL_POLLS) or time.monotonic() > deadline:
+            if poll.stalled():
                 entry = queues[first][cur[first]]
                 raise self._timeout(first, entry, self._dmasr(first), cur[first], blocking)
-            if not blocking and spins > 1000:
-                time.sleep(50e-6)
+            poll.nap()
 
     def _timeout(self, chan: str, entry: list[Any], sr: int, index: int, blocking: bool) -> DeviceTimeoutError:
         status = self.accel.decode_status(self.accel.status_word())
