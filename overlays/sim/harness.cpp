@@ -261,11 +261,14 @@ void Harness::mm2s_fired() {
 }
 
 void Harness::mm2s_cycle() {
-  if (DMA_SG) {
-    sg_mm2s_cycle();
-    return;
-  }
   DmaChannel& c = mm2s_;
+  if (DMA_SG) {  // the data mover runs once the current descriptor has been fetched
+    sg_fetch(c);
+    if (!c.busy || !sg_pickup(c, true)) {
+      if (c.busy) last_progress_ = cycle_;  // waiting for a descriptor fetch
+      return;
+    }
+  }
   if (cycle_ < c.data_start) {  // memory latency: the first read data is on its way
     last_progress_ = cycle_;
     return;
@@ -275,7 +278,8 @@ void Harness::mm2s_cycle() {
     return;
   }
   const uint64_t held = c.mem_bytes - c.strm_bytes;
-  if (c.mem_bytes < c.len && held < MM2S_BUFFER_BYTES) {
+  // rd_steal_: read-port beats owed to descriptor fetches (scatter-gather only; always 0 otherwise)
+  if (rd_steal_ == 0 && c.mem_bytes < c.len && held < MM2S_BUFFER_BYTES) {
     const uint64_t n = std::min<uint64_t>({SPEC_MEM_READ_BPC, c.len - c.mem_bytes, MM2S_BUFFER_BYTES - held});
     c.mem_bytes += n;
     last_progress_ = cycle_;
@@ -685,33 +689,6 @@ void Harness::sg_complete(DmaChannel& c, bool is_mm2s) {
     ++transitions_;
     c.busy = false;
     c.idle = true;
-  }
-}
-
-void Harness::sg_mm2s_cycle() {
-  DmaChannel& c = mm2s_;
-  sg_fetch(c);
-  if (!c.busy || !sg_pickup(c, true)) {
-    if (c.busy) last_progress_ = cycle_;  // waiting for a descriptor fetch
-    return;
-  }
-  if (cycle_ < c.data_start) {
-    last_progress_ = cycle_;
-    return;
-  }
-  if (c.pending_err) {
-    raise_error(c, c.pending_err);
-    return;
-  }
-  const uint64_t held = c.mem_bytes - c.strm_bytes;
-  if (rd_steal_ == 0 && c.mem_bytes < c.len && held < MM2S_BUFFER_BYTES) {  // else: a descriptor beat
-    const uint64_t n = std::min<uint64_t>({SPEC_MEM_READ_BPC, c.len - c.mem_bytes, MM2S_BUFFER_BYTES - held});
-    c.mem_bytes += n;
-    last_progress_ = cycle_;
-  }
-  if (!c.beat_valid) {
-    const unsigned need = unsigned(std::min<uint64_t>(BEAT_BYTES, c.len - c.strm_bytes));
-    if (c.mem_bytes - c.strm_bytes >= need) load_beat(need);
   }
 }
 

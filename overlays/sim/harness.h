@@ -213,7 +213,6 @@ class Harness {
   void sg_fetch(DmaChannel& ch);
   bool sg_pickup(DmaChannel& ch, bool is_mm2s);
   void sg_complete(DmaChannel& ch, bool is_mm2s);
-  void sg_mm2s_cycle();
   void sg_s2mm_cycle();
   void sg_s2mm_fired();
   uint32_t rd32(uint64_t addr) const;
