@@ -127,6 +127,21 @@ class DmaMap:
 
 
 @dataclass(frozen=True)
+class EpilogueLayout:
+    """The LOAD_EPI packet layout (``[epilogue]``): a header of int16 fields, then one record per
+    output column of the window. Byte offsets are read from the spec, never written elsewhere."""
+
+    header_bytes: int
+    column_bytes: int
+    header: Mapping[str, int]   # int16 field -> byte offset in the header
+    column: Mapping[str, int]   # field -> byte offset in a column record (bias int32, scale float32)
+
+    def packet_bytes(self, columns: int) -> int:
+        """Bytes of the LOAD_EPI packet for a window of ``columns`` output columns."""
+        return self.header_bytes + self.column_bytes * columns
+
+
+@dataclass(frozen=True)
 class Spec:
     """A frozen accelerator configuration (one TOML file)."""
 
@@ -141,6 +156,8 @@ class Spec:
     abuf_banks: int
     acc_banks: int
     ififo_depth: int
+    epi_lanes: int
+    epilogue: EpilogueLayout
     dma_vlnv: str
     dma_length_width: int
     dma_addr_width: int
@@ -399,6 +416,13 @@ def _parse(raw: Mapping[str, Any]) -> Spec:
             abuf_banks=int(arr["abuf_banks"]),
             acc_banks=int(arr["acc_banks"]),
             ififo_depth=int(arr["ififo_depth"]),
+            epi_lanes=int(arr["epi_lanes"]),
+            epilogue=EpilogueLayout(
+                header_bytes=int(raw["epilogue"]["header_bytes"]),
+                column_bytes=int(raw["epilogue"]["column_bytes"]),
+                header={k: int(v) for k, v in raw["epilogue"]["header"].items()},
+                column={k: int(v) for k, v in raw["epilogue"]["column"].items()},
+            ),
             dma_vlnv=dma["vlnv"],
             dma_length_width=int(dma["length_width"]),
             dma_addr_width=int(dma["addr_width"]),
