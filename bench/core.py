@@ -94,6 +94,7 @@ class BenchResult:
     config: BenchConfig
     rows: list[dict[str, Any]] = field(default_factory=list)
     probes: list[dict[str, Any]] = field(default_factory=list)
+    epilogue: list[dict[str, Any]] = field(default_factory=list)  # bench.epilogue rows (target spec, with probes)
     meta: dict[str, Any] = field(default_factory=dict)
     wall_s: float = 0.0
 
@@ -168,6 +169,9 @@ def _run_one(acc: Any, prog: Any, ops: _Operands, staging: bool) -> tuple[Any, n
     del staging
     ops.c[...] = C_SENTINEL
     res = acc.run(prog, a=ops.a, b=ops.b, c=ops.c)
+    # the run read CYCLES only (the default readout, so mmio_ops is what a user's run costs); the
+    # other counters are still latched from its SNAPSHOT: read them for the report, outside the run
+    res.counters.update({n: acc.accel.read_counter(n) for n in acc.spec.counters if n not in res.counters})
     return res, np.array(ops.c, copy=True), "cma"
 
 
@@ -186,6 +190,7 @@ def make_row(spec: Any, shape: Shape, key: str, sched: Any, source: str, prog: A
         "cpu_bytes_copied": res.cpu_bytes_copied,
         "cache_bytes": cache_bytes,
         "dma_transfers": res.dma_transfers,
+        "driver_calls": res.driver_calls,
         "copy_calls": _copy_calls(prog),
         "mmio_ops": res.mmio_ops,
     }
@@ -202,6 +207,7 @@ def make_row(spec: Any, shape: Shape, key: str, sched: Any, source: str, prog: A
         "macs": macs,
         "strategy": key,
         "label": BY_KEY[key].label,
+        "dma_mode": res.dma_mode,
         "schedule": sched.to_dict(),
         "schedule_str": describe(sched),
         "schedule_source": source,
@@ -297,28 +303,35 @@ def _close(acc: Any) -> None:
 
 def run_shape(acc: Any, spec: Any, shape: Shape, cfg: BenchConfig,
               tick: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    """Every strategy of ``cfg`` on one shape. ``acc`` is one Accelerator, or a dict of them by
+    DMA mode (``{"simple": ..., "sg": ...}``: each rung runs on the DMA build it names)."""
     m, n, k = shape
+    accs = acc if isinstance(acc, dict) else {"simple": acc, "sg": acc}
     rng = np.random.default_rng([cfg.seed, m, n, k])
     a = rng.integers(-128, 128, size=(m, k), dtype=np.int8)
     b = rng.integers(-128, 128, size=(k, n), dtype=np.int8)
     ref, numpy_s = _time_numpy(a, b, cfg.numpy_repeats)
     rows = []
-    ops = _Operands(acc, a, b)
+    ops: dict[str, _Operands] = {}  # per DMA mode: each simulator has its own memory
     try:
         for key in cfg.strategies:
             if tick:
                 tick(f"{spec.name} {shape_str(shape)} {key}")
             sched = None
             source = "?"
+            mode = BY_KEY[key].dma_mode
             try:
+                if mode not in ops:
+                    ops[mode] = _Operands(accs[mode], a, b)
                 sched, source = schedule_for(key, spec, m, n, k, baseline_tile=cfg.baseline_tile)
                 prog = build_program(spec, sched, name=f"bench_{key}")
-                res, out, where = _run_one(acc, prog, ops, sched.staging)
+                res, out, where = _run_one(accs[mode], prog, ops[mode], sched.staging)
                 rows.append(make_row(spec, shape, key, sched, source, prog, res, out, ref, numpy_s, where))
             except AccelError as exc:
                 rows.append(error_row(spec, shape, key, sched, source, exc))
     finally:
-        ops.free()
+        for o in ops.values():
+            o.free()
     return rows
 
 
@@ -393,15 +406,17 @@ def run_bench(cfg: BenchConfig, *, progress: bool = True,
     total = len(specs) * len(cfg.shapes) * len(cfg.strategies)
     bar = tqdm(total=total, disable=not progress, unit="run", dynamic_ncols=True, leave=True)
     sim_stats = {}
+    modes = sorted({BY_KEY[k].dma_mode for k in cfg.strategies} | {"simple"})
     try:
         for spec in specs:
-            acc = _open_accelerator(spec, cfg.backend)
+            accs = {mode: _open_accelerator(spec.with_dma_mode(mode), cfg.backend) for mode in modes}
+            acc = accs["simple"]
             try:
                 for shape in cfg.shapes:
                     def tick(desc: str) -> None:
                         bar.set_description(desc)
 
-                    rows = run_shape(acc, spec, shape, cfg, tick)
+                    rows = run_shape(accs, spec, shape, cfg, tick)
                     for r in rows:
                         bar.update(1)
                         if not r.get("correct"):
@@ -411,6 +426,11 @@ def run_bench(cfg: BenchConfig, *, progress: bool = True,
                 if cfg.probes and spec.name == TARGET_SPEC and TARGET_SHAPE in [tuple(s) for s in cfg.shapes]:
                     bar.set_description(f"{spec.name} {shape_str(TARGET_SHAPE)} probes")
                     result.probes.extend(run_probes(acc, spec, TARGET_SHAPE, cfg))
+                if cfg.probes and spec.name == TARGET_SPEC:
+                    from .epilogue import epilogue_rows
+
+                    bar.set_description(f"{spec.name} epilogue variants")
+                    result.epilogue.extend(epilogue_rows(acc, spec, cfg.seed))
                 stats = getattr(getattr(acc, "sim", None), "stats", None)
                 if callable(stats):
                     try:
@@ -418,7 +438,8 @@ def run_bench(cfg: BenchConfig, *, progress: bool = True,
                     except Exception:  # pragma: no cover
                         pass
             finally:
-                _close(acc)
+                for a in accs.values():
+                    _close(a)
     finally:
         bar.close()
     add_ratios(result.rows)

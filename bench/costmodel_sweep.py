@@ -42,6 +42,7 @@ SHAPES = (
 )
 QUICK_SHAPES = ("5x3x7", "20x28x32", "64x64x64", "37x600x45", "33x100x5000")
 SPECS = ("z2_default", "kv260")
+DMA_MODES = ("simple", "sg")  # the AXI DMA's direct register mode and its scatter-gather mode
 MAX_PACKETS = 3000  # keep tiny-tile schedules of big shapes out of the sweep (wall time)
 
 
@@ -87,11 +88,12 @@ def _build(spec: Any, s: Any) -> Any:
 
 
 def run_spec(spec_name: str, shapes: list[tuple[int, int, int]], limit: int, seed: int,
-             log: Callable[[str], None]) -> dict[str, Any]:
-    """Simulate the sweep of every shape on one spec: ``{"rows": [...], "picks": [...]}``."""
+             log: Callable[[str], None], dma_mode: str = "simple") -> dict[str, Any]:
+    """Simulate the sweep of every shape on one spec with its AXI DMA in ``dma_mode``:
+    ``{"rows": [...], "picks": [...]}`` (the model prices the mode the spec says)."""
     from accel.runtime import Accelerator  # the simulator: only when a sweep runs
 
-    spec = load_spec(spec_name)
+    spec = load_spec(spec_name).with_dma_mode(dma_mode)
     rng = np.random.default_rng(seed)
     rows: list[dict[str, Any]] = []
     picks: list[dict[str, Any]] = []
@@ -117,21 +119,27 @@ def run_spec(spec_name: str, shapes: list[tuple[int, int, int]], limit: int, see
                 ok = bool(np.array_equal(c, ref))
                 err = (pred.cycles - res.cycles) / res.cycles
                 row = {
-                    "spec": spec.name, "shape": [m, n, k], "schedule": s.to_dict(), "describe": describe(s),
+                    "spec": spec.name, "dma_mode": dma_mode, "shape": [m, n, k], "schedule": s.to_dict(),
+                    "describe": describe(s),
                     "pick": i == 0, "predicted": int(pred.cycles), "simulated": int(res.cycles),
                     "error": err, "correct": ok, "transfers": prog.transfers,
+                    "cpu_bytes_copied": int(res.cpu_bytes_copied),
                 }
                 rows.append(row)
                 shape_rows.append(row)
-                log(f"  {spec.name:<10} {m}x{n}x{k:<8} {describe(s):<28} pred {pred.cycles:>10} sim {res.cycles:>10} "
-                    f"{err * 100:+6.2f}% {'ok' if ok else 'MISMATCH'}{'  <- pick' if i == 0 else ''}")
+                log(f"  {spec.name:<10} {dma_mode:<6} {m}x{n}x{k:<8} {describe(s):<28} pred {pred.cycles:>10} "
+                    f"sim {res.cycles:>10} {err * 100:+6.2f}% {'ok' if ok else 'MISMATCH'}"
+                    f"{'  <- pick' if i == 0 else ''}")
             for buf in (a, b, c):
                 buf.freebuffer()
-            zc = [r for r in shape_rows if not r["schedule"]["staging"]]
+            # what the pick competes with: zero-copy schedules, and in SG mode also the staged ones whose
+            # packs/unpacks the descriptors do (they copy nothing)
+            zc = [r for r in shape_rows if not r["schedule"]["staging"]
+                  or (dma_mode == "sg" and r["cpu_bytes_copied"] == 0)]
             best = min(r["simulated"] for r in zc)
             pick_row = shape_rows[0]
             picks.append({
-                "spec": spec.name, "shape": [m, n, k], "pick": pick_row["describe"],
+                "spec": spec.name, "dma_mode": dma_mode, "shape": [m, n, k], "pick": pick_row["describe"],
                 "pick_simulated": pick_row["simulated"], "best_simulated": best,
                 "best": next(r["describe"] for r in zc if r["simulated"] == best),
                 "pick_is_fastest": pick_row["simulated"] <= best,
@@ -162,7 +170,18 @@ def summarise(rows: list[dict[str, Any]], picks: list[dict[str, Any]]) -> dict[s
         ps = [p for p in picks if p["spec"] == spec]
         out[spec] = {"runs": int(e.size), "max_abs_error": float(e.max()), "mean_abs_error": float(e.mean()),
                      "pick_accuracy": sum(p["pick_is_fastest"] for p in ps) / len(ps)}
+    out["by_mode"] = {}
+    for key in sorted({(r["spec"], _mode(r)) for r in rows}):
+        e = np.array([abs(r["error"]) for r in rows if (r["spec"], _mode(r)) == key])
+        ps = [p for p in picks if (p["spec"], _mode(p)) == key]
+        out["by_mode"]["/".join(key)] = {
+            "spec": key[0], "dma_mode": key[1], "runs": int(e.size), "max_abs_error": float(e.max()),
+            "mean_abs_error": float(e.mean()), "pick_accuracy": sum(p["pick_is_fastest"] for p in ps) / len(ps)}
     return out
+
+
+def _mode(row: dict[str, Any]) -> str:
+    return str(row.get("dma_mode", "simple"))  # result files written before the SG sweep: simple mode
 
 
 def markdown(doc: dict[str, Any]) -> str:
@@ -181,6 +200,11 @@ def markdown(doc: dict[str, Any]) -> str:
             t = s[spec]
             lines.append(f"| {spec} | {t['runs']} | {t['max_abs_error'] * 100:.2f}% | {t['mean_abs_error'] * 100:.2f}% "
                          f"| {t['pick_accuracy'] * 100:.0f}% |")
+        for mode in doc["config"].get("dma_modes", ()):
+            t = s.get("by_mode", {}).get(f"{spec}/{mode}")
+            if t:
+                lines.append(f"| {spec}, {mode} DMA | {t['runs']} | {t['max_abs_error'] * 100:.2f}% | "
+                             f"{t['mean_abs_error'] * 100:.2f}% | {t['pick_accuracy'] * 100:.0f}% |")
     lines += [
         f"| **all** | {s['runs']} | {s['max_abs_error'] * 100:.2f}% | {s['mean_abs_error'] * 100:.2f}% | "
         f"{s['pick_accuracy'] * 100:.0f}% ({s['pick_fastest']}/{s['shapes']}) |",
@@ -188,22 +212,22 @@ def markdown(doc: dict[str, Any]) -> str:
         f"Runs within 10%: {s['within_10pct'] * 100:.1f}% (goal: all); within 5%: {s['within_5pct'] * 100:.1f}%. "
         f"Pick within 1% of the fastest: {s['pick_within_1pct'] * 100:.0f}% (goal for exact: >= 90%).",
         "",
-        "| spec | shape (MxNxK) | model's pick | simulated | fastest swept | simulated | gap | swept |",
-        "|---|---|---|---:|---|---:|---:|---:|",
+        "| spec | DMA | shape (MxNxK) | model's pick | simulated | fastest swept | simulated | gap | swept |",
+        "|---|---|---|---|---:|---|---:|---:|---:|",
     ]
     for p in doc["picks"]:
         lines.append(
-            f"| {p['spec']} | {'x'.join(map(str, p['shape']))} | {p['pick']} | {p['pick_simulated']} | {p['best']} | "
-            f"{p['best_simulated']} | {p['pick_gap'] * 100:.1f}% | {p['swept']} |"
+            f"| {p['spec']} | {_mode(p)} | {'x'.join(map(str, p['shape']))} | {p['pick']} | {p['pick_simulated']} | "
+            f"{p['best']} | {p['best_simulated']} | {p['pick_gap'] * 100:.1f}% | {p['swept']} |"
         )
     lines += [
         "",
-        "| spec | shape | schedule | predicted | simulated | error |",
-        "|---|---|---|---:|---:|---:|",
+        "| spec | DMA | shape | schedule | predicted | simulated | error |",
+        "|---|---|---|---|---:|---:|---:|",
     ]
     for r in doc["rows"]:
         pick = " (pick)" if r["pick"] else ""
-        lines.append(f"| {r['spec']} | {'x'.join(map(str, r['shape']))} | {r['describe']}{pick} "
+        lines.append(f"| {r['spec']} | {_mode(r)} | {'x'.join(map(str, r['shape']))} | {r['describe']}{pick} "
                      f"| {r['predicted']} | {r['simulated']} | {r['error'] * 100:+.2f}% |")
     return "\n".join(lines) + "\n"
 
@@ -211,22 +235,25 @@ def markdown(doc: dict[str, Any]) -> str:
 
 
 def run_sweep(specs: Sequence[str], shapes: Sequence[str], schedules: int, seed: int,
-              log: Callable[[str], None]) -> dict[str, Any]:
-    """The whole sweep as one JSON-ready document (config, summary, picks, rows)."""
+              log: Callable[[str], None], dma_modes: Sequence[str] = DMA_MODES) -> dict[str, Any]:
+    """The whole sweep as one JSON-ready document (config, summary, picks, rows), every spec in
+    every DMA mode of ``dma_modes``."""
     parsed = [parse_shape(s) for s in shapes]
     t0 = time.perf_counter()
     rows: list[dict[str, Any]] = []
     picks: list[dict[str, Any]] = []
     for spec in specs:
-        res = run_spec(spec, parsed, schedules, seed, log)
-        rows += res["rows"]
-        picks += res["picks"]
+        for mode in dma_modes:
+            res = run_spec(spec, parsed, schedules, seed, log, mode)
+            rows += res["rows"]
+            picks += res["picks"]
     return {
         "format": FORMAT,
         "version": VERSION,
         "model": cm.MODEL_VERSION,
         "timing": dict(cm.DEFAULT_TIMING.__dict__),
-        "config": {"specs": list(specs), "shapes": list(shapes), "schedules_per_shape": schedules, "seed": seed},
+        "config": {"specs": list(specs), "dma_modes": list(dma_modes), "shapes": list(shapes),
+                   "schedules_per_shape": schedules, "seed": seed},
         "host": {"python": platform.python_version(), "machine": platform.machine()},
         "wall_s": time.perf_counter() - t0,
         "summary": summarise(rows, picks),

@@ -9,6 +9,8 @@
 - ``costmodel.*``: ``docs/results/costmodel.json`` (summary, per spec, the 256^3 z2 pick);
 - ``resources.<spec>.*``: ``docs/results/estimate.json``;
 - ``simspeed.<spec>.*``: ``docs/results/sim_speed.json``;
+- ``models.*``: ``docs/results/models.json`` (whole models: ``models.table``, per row
+  ``models.<model>.<variant>.<field>``);
 - ``spec.<spec>.*``: the spec itself (array size, port width, clock, bus costs), which the result
   files' stamps pin by hash.
 """
@@ -28,7 +30,7 @@ from .report import fmt_bytes, fmt_int, fmt_time
 TARGET = shape_str(TARGET_SHAPE)
 SELECTED_SHAPES = ("64x64x64", TARGET, "200x220x240")  # the BENCHMARKS.md excerpt, on TARGET_SPEC
 RUNG_SHORT = {"baseline": "baseline", "zero_copy": "+ zero-copy", "scheduled": "+ schedule",
-              "double_buffer": "+ double buffer"}
+              "double_buffer": "+ double buffer", "scatter_gather": "+ scatter-gather"}
 LADDER_TOP = "double_buffer"
 
 
@@ -72,6 +74,13 @@ def _row_values(r: Mapping[str, Any]) -> dict[str, str]:
         "fabric_time": _ms(p["fabric_s"]),
         "host_time": _ms(p["host_s"]),
         "board_time": _ms(p["total_s"]),
+        # the Python (pynq) driver profile next to the compiled one; the DMA build the row ran on
+        "host_pynq_time": _ms(p["host_pynq_s"]),
+        "board_pynq_time": _ms(p["total_pynq_s"]),
+        "board_over_fabric": g3(p["total_s"] / p["fabric_s"]) if p["fabric_s"] else "-",
+        "board_pynq_over_fabric": g3(p["total_pynq_s"] / p["fabric_s"]) if p["fabric_s"] else "-",
+        "dma_mode": str(r.get("dma_mode", "simple")),
+        "driver_calls": fmt_int(r.get("driver_calls", r["dma_transfers"])),
     }
 
 
@@ -211,9 +220,13 @@ def costmodel_values(doc: Mapping[str, Any]) -> dict[str, str]:
         t = s[spec]
         lines.append(f"| {spec} | {t['runs']} | {t['max_abs_error'] * 100:.2f}% | {t['mean_abs_error'] * 100:.2f}% "
                      f"| {t['pick_accuracy'] * 100:.0f}% |")
+        for mode in doc["config"].get("dma_modes", ()):  # the per-DMA-mode split (sweeps since the SG model)
+            t = s["by_mode"][f"{spec}/{mode}"]
+            lines.append(f"| {spec}, {mode} DMA | {t['runs']} | {t['max_abs_error'] * 100:.2f}% | "
+                         f"{t['mean_abs_error'] * 100:.2f}% | {t['pick_accuracy'] * 100:.0f}% |")
     out["costmodel.table"] = "\n".join(lines)
     pick = next((r for r in doc["rows"] if r["pick"] and r["spec"] == TARGET_SPEC
-                 and shape_str(r["shape"]) == TARGET), None)
+                 and r.get("dma_mode", "simple") == "simple" and shape_str(r["shape"]) == TARGET), None)
     if pick is not None:
         out["costmodel.target.pick_predicted"] = fmt_int(pick["predicted"])
         out["costmodel.target.pick_simulated"] = fmt_int(pick["simulated"])
@@ -254,6 +267,85 @@ def sim_speed_values(doc: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
+def _samples_text(rows: Iterable[Mapping[str, Any]]) -> str:
+    """How many held-out samples the accuracy columns are over ("the first 500 held-out samples
+    (batched: its 250 rows of 4)"): a model whose held-out set is shorter, or has several samples
+    per row, is named."""
+    counts: dict[tuple[int, int], list[str]] = {}
+    for r in rows:
+        a = r.get("accuracy")
+        if a:
+            names = counts.setdefault((a["rows"], a["predictions"]), [])
+            if r["model"] not in names:
+                names.append(r["model"])
+    if not counts:
+        return "no held-out samples"
+    main = max(counts, key=lambda k: len(counts[k]))
+    text = f"the first {main[0]} held-out samples"
+    others = [f"{', '.join(m)}: {n} rows of {p // n}" if p != n else f"{', '.join(m)}: {n}"
+              for (n, p), m in counts.items() if (n, p) != main]
+    return text + (f" ({'; '.join(others)})" if others else "")
+
+
+def _agree_text(quant: list[Mapping[str, Any]]) -> str:
+    """The lowest agreement with onnxruntime over the quantized models, and which model has it."""
+    from .models import quant_label
+
+    if not quant:
+        return "no quantized model measured"
+    worst = min(quant, key=lambda r: r["accuracy"]["agree"])
+    if worst["accuracy"]["agree"] == 1.0:
+        return "100% for every quantized model"
+    return f"lowest: {worst['accuracy']['agree'] * 100:.1f}%, {worst['model']} {quant_label(worst['variant'])}"
+
+
+def models_values(doc: Mapping[str, Any]) -> dict[str, str]:
+    """``docs/results/models.json`` (``accel-run bench-models``): the whole-model table, the per-layer
+    table of the CNN, and per-row values ``models.<model>.<variant>.<field>``."""
+    from .models import layers_table, table
+
+    cfg, s = doc["config"], doc["summary"]
+    ok = [r for r in doc["rows"] if r["status"] == "ok"]
+    quant = [r for r in ok if r["variant"] != "float" and r.get("accuracy")]
+    out = {
+        "models.table": table(doc),
+        "models.cnn_layers_table": layers_table(doc, "cnn", "qop_u8s8"),
+        "models.rows": str(s["models"]),
+        "models.ok": str(s["ok"]),
+        "models.failed": str(s["failed"]),
+        "models.exact": "yes" if s["exact"] else "**no**",
+        "models.spec": str(cfg["spec"]),
+        "models.backend": str(doc["host"]["backend"]),
+        "models.samples": _samples_text(ok),
+        "models.accuracy_batch": str(cfg["batch"]),
+        "models.ort_runs": str(cfg["ort_runs"]),
+        "models.ort_version": str(doc["host"]["onnxruntime"]),
+        "models.host_cpu": str(doc["host"]["cpu"]),
+        "models.wall_s": f"{s['wall_s']:.0f}",
+        "models.agree_text": _agree_text(quant),
+        "models.full_share": str(sum(1 for r in quant if r["accel_share"] >= 1.0)),
+        "models.quantized": str(len(quant)),
+    }
+    for r in ok:
+        pre = f"models.{r['model']}.{r['variant']}."
+        inf, p = r["inference"], r["projection"]
+        native, pynq = p["profiles"]
+        out.update({
+            pre + "accel_share_pct": f"{r['accel_share'] * 100:.0f}",
+            pre + "cycles": fmt_int(inf["cycles"]),
+            pre + "host_steps": str(inf["host_steps"]),
+            pre + "mmio_ops": fmt_int(inf["mmio_ops"]),
+            pre + "dma_transfers": fmt_int(inf["dma_transfers"]),
+            pre + "cpu_bytes": fmt_bytes(inf["cpu_bytes"]),
+            pre + "cma": fmt_bytes(r["cma_bytes"]),
+            pre + "board_time": fmt_time(p[native]["total_s"]),
+            pre + "board_pynq_time": fmt_time(p[pynq]["total_s"]),
+            pre + "fabric_time": fmt_time(p[native]["fabric_s"]),
+            pre + "ort_time": fmt_time(r["ort"]["median_s"]) if "median_s" in r.get("ort", {}) else "-",
+        })
+    return out
+
+
 def spec_values(names: Iterable[str]) -> dict[str, str]:
     out = {}
     for name in names:
@@ -276,6 +368,7 @@ def values(results: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     out.update(costmodel_values(results["costmodel.json"]))
     out.update(estimate_values(results["estimate.json"]))
     out.update(sim_speed_values(results["sim_speed.json"]))
+    out.update(models_values(results["models.json"]))
     specs = {n for doc in results.values() for n in doc["stamp"]["specs"]}
     out.update(spec_values(sorted(specs)))
     return out

@@ -11,8 +11,9 @@ from typing import Any
 from .core import BenchResult
 from .strategies import STRATEGIES
 
-COLORS = {"baseline": "#7f7f7f", "zero_copy": "#1f77b4", "scheduled": "#ff7f0e", "double_buffer": "#2ca02c"}
-MARKERS = {"baseline": "s", "zero_copy": "^", "scheduled": "o", "double_buffer": "D"}
+COLORS = {"baseline": "#7f7f7f", "zero_copy": "#1f77b4", "scheduled": "#ff7f0e", "double_buffer": "#2ca02c",
+          "scatter_gather": "#9467bd"}
+MARKERS = {"baseline": "s", "zero_copy": "^", "scheduled": "o", "double_buffer": "D", "scatter_gather": "v"}
 
 
 def _plt() -> Any:

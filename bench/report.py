@@ -12,6 +12,7 @@ from accel.contract.hostcost import PROFILES
 from accel.overlays.spec import load_spec
 
 from .core import FORMAT, TARGET_SHAPE, TARGET_SPEC, VERSION, BenchResult, shape_str
+from .epilogue import markdown as epilogue_markdown
 from .provenance import write_result
 from .strategies import STRATEGIES
 
@@ -163,6 +164,7 @@ def to_dict(result: BenchResult) -> dict[str, Any]:
         },
         "rows": result.rows,
         "probes": result.probes,
+        "epilogue": result.epilogue,
     }
 
 
@@ -338,7 +340,9 @@ def to_markdown(result: BenchResult, *, command: str | None = None) -> str:
                          f"{'yes' if p['correct'] else '**NO**'} |")
         L.append("")
 
-    prof_rows = [r for r in result.rows if "projection" in r and r["strategy"] in ("baseline", OURS)
+    L += epilogue_markdown(result.epilogue)
+
+    prof_rows = [r for r in result.rows if "projection" in r and r["strategy"] in ("baseline", OURS, "scatter_gather")
                  and r["shape_str"] == shape_str(TARGET_SHAPE)]
     if prof_rows:
         L.append(f"## Host term under a Python (pynq) driver ({shape_str(TARGET_SHAPE)})")
@@ -346,12 +350,16 @@ def to_markdown(result: BenchResult, *, command: str | None = None) -> str:
         L.append("The same counts with per-op costs of a Python driver (see docs/BENCHMARKS.md): "
                  "per-transfer costs dominate, which favours the schedule with fewer transfers even more.")
         L.append("")
-        L.append("| spec | strategy | host (compiled) | host (pynq) | board proj. (pynq) | speed-up (pynq) |")
-        L.append("|---|---|---|---|---|---|")
+        L.append("| spec | strategy | DMA | MMIO | driver calls | fabric | host (compiled) | host (pynq) "
+                 "| board proj. (pynq) | board / fabric (pynq) | speed-up (pynq) |")
+        L.append("|---|---|---|---:|---:|---|---|---|---|---:|---|")
         for r in prof_rows:
             p = r["projection"]
             vb = r.get("vs_baseline") or {}
-            L.append(f"| {r['spec']} | {r['label']} | {fmt_time(p['host_s'])} | {fmt_time(p['host_pynq_s'])} | "
-                     f"{fmt_time(p['total_pynq_s'])} | {fmt_x(vb.get('projected_pynq_speedup'))} |")
+            ratio = p["total_pynq_s"] / p["fabric_s"] if p["fabric_s"] else None
+            L.append(f"| {r['spec']} | {r['label']} | {r.get('dma_mode', 'simple')} | {fmt_int(r['mmio_ops'])} | "
+                     f"{fmt_int(r.get('driver_calls'))} | {fmt_time(p['fabric_s'])} | {fmt_time(p['host_s'])} | "
+                     f"{fmt_time(p['host_pynq_s'])} | {fmt_time(p['total_pynq_s'])} | {fmt_x(ratio)} | "
+                     f"{fmt_x(vb.get('projected_pynq_speedup'))} |")
         L.append("")
     return "\n".join(L) + "\n"

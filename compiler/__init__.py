@@ -1,7 +1,9 @@
 """MLIR linalg.matmul -> accel driver program compiler (import name ``accel.compiler``).
 
     from accel.compiler import compile
-    mod = compile("model.mlir", spec="z2_default")      # or MLIR text, or a .onnx model
+    mp = compile("model.onnx", batch=1)                 # a whole ONNX model -> ModelProgram
+    mp.save("model.json"); print(mp.report())           # run it with accel.runtime.load_model
+    mod = compile("model.mlir", spec="z2_default")      # MLIR text or a .mlir file -> CompiledModule
     mod.programs["main"]                                # accel.contract.program.DriverProgram
     mod.save("model.accel.json"); CompiledModule.load("model.accel.json")
 
@@ -16,10 +18,14 @@ import os
 from pathlib import Path
 from typing import Any
 
+from accel.contract.model import ModelProgram
 from accel.contract.module import CompiledFunction, CompiledModule
 from accel.errors import CompileError
 
-__all__ = ["CompileError", "CompiledFunction", "CompiledModule", "compile", "load", "opt"]
+__all__ = ["CompileError", "CompiledFunction", "CompiledModule", "ModelProgram", "compile", "compile_model", "load",
+           "opt"]
+
+MODEL_PIPELINE = "builtin.module(accel-onnx-partition,accel-model-emit)"
 
 
 def _source(src: Any) -> tuple[str | os.PathLike[str], str]:
@@ -69,14 +75,70 @@ def _spec_ref(spec: Any) -> str:
     return str(spec)
 
 
+def import_model(path: str | os.PathLike[str], *, shapes: dict[str, list[int]] | None = None,
+                 batch: int | None = None, constants: dict[str, Any] | None = None) -> tuple[Any, Any]:
+    """An ONNX model imported into the torch dialect, each ONNX op tagged with its node name
+    (``accel.node``) and the function with the graph's input/output names. Returns (module, ctx)."""
+    from . import irutil
+    from .frontend import NODE_ATTR, name_nodes, onnx_to_torch
+
+    text, model = onnx_to_torch(path, shapes=shapes, batch=batch, constants=constants)
+    ctx = irutil.make_context()
+    module, _name = irutil.parse_module(text, ctx, str(path))
+    with ctx:
+        funcs = list(irutil.functions(module))
+        if len(funcs) != 1:
+            raise CompileError(f"{path}: the importer produced {len(funcs)} functions, expected one graph")
+        func = funcs[0]
+        ops = [op for op in irutil.body_ops(func) if op.name == "torch.operator"]
+        names = name_nodes(func, model, [irutil.from_attr(op.attributes["name"]) for op in ops])
+        for op, name in zip(ops, names, strict=True):
+            irutil.set_attr(op, NODE_ATTR, name)
+        inits = {i.name for i in model.graph.initializer}
+        irutil.set_attr(func, "accel.inputs", [i.name for i in model.graph.input if i.name not in inits])
+        irutil.set_attr(func, "accel.outputs", [o.name for o in model.graph.output])
+    return module, ctx
+
+
+def compile_model(src: str | os.PathLike[str], spec: Any = "z2_default", *,
+                  shapes: dict[str, list[int]] | None = None, batch: int | None = None,
+                  constants: dict[str, Any] | None = None, pipeline: str = MODEL_PIPELINE,
+                  epilogue: str | None = None, schedule: str | None = None) -> ModelProgram:
+    """Compile a whole ONNX model into one :class:`~accel.contract.model.ModelProgram`
+    (``accel-onnx-partition``, ``accel-model-emit``); ``shapes``/``batch`` specialize symbolic dims,
+    ``constants`` (graph input name -> array) freezes graph inputs into weights; ``epilogue``
+    ("auto" | "fabric" | "cpu") places the quantized matmuls' requantization, ``schedule``
+    ("cost-model" | "default") picks their schedules (the passes' options of those names)."""
+    from .pipeline import run_pipeline
+
+    module, _ctx = import_model(src, shapes=shapes, batch=batch, constants=constants)
+    res = run_pipeline(module, pipeline, defaults={"spec": _spec_ref(spec), "epilogue": epilogue,
+                                                   "schedule": schedule},
+                       text_name=str(src), source=str(src))
+    mp = res.emitted
+    if not isinstance(mp, ModelProgram):
+        raise CompileError(f"pipeline {pipeline!r} has no accel-model-emit: it produced no model program")
+    return mp
+
+
 def compile(
     src: Any, spec: Any = "z2_default", *, pipeline: str | None = None, **schedule_options: Any
-) -> CompiledModule:
-    """Compile MLIR text, a ``.mlir`` path or a ``.onnx`` model into a :class:`CompiledModule`.
+) -> Any:
+    """Compile MLIR text or a ``.mlir`` path into a :class:`CompiledModule`, or a ``.onnx`` model
+    into a :class:`ModelProgram` (``shapes=``/``batch=`` specialize symbolic dimensions).
 
     ``schedule_options`` are accel-schedule options (``tile_k=64``, ``stationarity="C"``,
     ``objective="board"``...)."""
     from .pipeline import DEFAULT_PIPELINE
+
+    if isinstance(src, (str, os.PathLike)) and str(src).endswith(".onnx") and "\n" not in str(src) \
+            and pipeline is None:
+        model_opts = {"shapes", "batch", "constants", "epilogue", "schedule"}
+        other = sorted(set(schedule_options) - model_opts)
+        if other:
+            raise CompileError(f"compiling an ONNX model takes {', '.join(sorted(model_opts))}, not {', '.join(other)} "
+                               "(its matmuls use the cost model's schedule; schedule=\"default\" for the runtime's)")
+        return compile_model(src, spec, **schedule_options)
 
     if pipeline is None and schedule_options:
         opts = " ".join(f"{k.replace('_', '-')}={v}" for k, v in schedule_options.items())

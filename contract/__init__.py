@@ -10,5 +10,7 @@ Verilator) loads it as it is and the host's compiler emits through it:
 - :mod:`.walker`: the one walk of a program's MM2S packets (command segments, data packets);
 - :mod:`.costmodel`: predicted cycles of a program, schedule search;
 - :mod:`.hostcost`: host-time projection from counted work and a board's host-CPU profile;
-- :mod:`.module`: the compiled-module file (a program per function plus bindings).
+- :mod:`.module`: the compiled-module file (a program per function plus bindings);
+- :mod:`.hostops`: the fixed set of host (CPU) operations a model program may contain, their
+  attributes, shape inference and cost (implemented in :mod:`.hostexec`, run by ``accel.runtime.hostops``).
 """

@@ -24,6 +24,11 @@ array (``R`` rows, ``L`` = lanes bytes per beat, ``Q = L/4`` int32 per output be
     LOAD_A ``rows*ceil(K/L)``, STREAM_B ``K*ceil(row_len/L)`` (one array cycle per chunk,
     R x L MACs); a command packet of n instructions takes n beats; DRAIN reads
     ``rows*ceil(nc/Q)`` groups and emits ``ceil(rows*nc*4/L)`` beats, at most one per cycle.
+epilogue (``E`` = ``epi_lanes``)
+    LOAD_EPI consumes its parameter packet (``8 + 8*nc`` bytes) at one beat per cycle, after the
+    drain engine has released its accumulator bank (like STREAM_B); DRAIN_Q reads
+    ``rows*ceil(nc/E)`` lane groups and emits ``ceil(rows*nc/L)`` beats of 8-bit results, through
+    ``epi_pipe`` more pipeline stages than DRAIN (int32 -> float32, multiply, round, clamp).
 on-chip state
     STREAM_B waits for the drain engine to release its accumulator bank, DRAIN for the
     previous drain's reader and the MAC pipeline; a command packet is only taken when the
@@ -53,6 +58,7 @@ from typing import Any
 
 from accel.contract.lowering import build_program
 from accel.contract.program import DriverProgram
+from accel.contract.scatter import chainable, mm2s_segments, s2mm_segments
 from accel.contract.schedule import Schedule, check_schedule
 from accel.contract.walker import Segment, drain_needs, walk
 from accel.errors import AccelError, ShapeError, TransferTooLargeError
@@ -76,10 +82,21 @@ class Timing:
     stream_tail: int = 1  # STREAM_B: unpacker tail after the last input beat
     mac_pipe: int = 2  # MAC pipeline depth: a DRAIN waits for the last accumulation to land
     drain_pipe: int = 2  # drain reader -> packer -> skid -> m_axis
+    epi_pipe: int = 3  # DRAIN_Q: the epilogue's stages between the reader and the packer (calibrate on the RTL)
     s2mm_tail: int = 1  # S2MM: completion after the last beat is written
     cmd_gap: int = 1  # command packet: FIFO write -> first instruction issued
     skid_beats: int = 2  # input skid buffer: takes beats even while the sequencer is busy elsewhere
     in_buffer_beats: int = 4  # skid + row unpacker (2L bytes) once the instruction runs: MM2S ends early
+    # scatter-gather mode (PG021 descriptor chains; see _ChainTimeline)
+    sg_bind_mmio: int = 6  # per channel DMACR (RS=0), CURDESC, DMACR (RS=1)
+    sg_xfer_mmio: int = 1  # per-transfer mode (staged programs): a TAILDESC write starts one descriptor
+    sg_queue: int = 4  # descriptors the engine fetches ahead of its data mover
+    sg_kick: int = 1  # TAILDESC write -> first descriptor fetch
+    sg_pickup: int = 0  # descriptor completed -> the mover takes the next one
+    sg_issue: int = 0  # read issue -> the simple-mode LENGTH-write equivalent
+    sg_first_beat: int = 1  # descriptor taken -> its first beat presented (when the data was already read)
+    sg_end: int = 0  # last S2MM descriptor complete -> chain idle seen by a poll
+    sg_segment_gap: int = -1  # S2MM scatter: one descriptor's last write -> the next descriptor taken
 
 
 DEFAULT_TIMING = Timing()
@@ -127,6 +144,7 @@ class _Timeline:
         self.arm: dict[int, int] = {}  # drain -> S2MM LENGTH write time
         self.ddone: dict[int, int] = {}  # drain -> S2MM complete
         self.drain_info: dict[int, tuple[int, int, int]] = {}  # drain -> (issue time, groups, out beats)
+        self._drain_pipe: dict[int, int] = {}  # drain -> reader-to-output pipeline depth (DRAIN_Q: + epi_pipe)
         self.reader_end: dict[int, int | None] = {0: 0, 1: 0}  # acc bank -> reader done (None: unknown)
         self.bank_drain: dict[int, int | None] = {0: None, 1: None}
         self.last_drain: int | None = None
@@ -137,21 +155,24 @@ class _Timeline:
         self._drain_bank: dict[int, int] = {}
         self._drain_reader: dict[int, int] = {}
         self.need = drain_needs(self.steps)
+        self.floor: dict[int, int] = {}  # mm2s packet -> earliest first beat (SG: descriptor in hand)
+        self.min_dur: dict[int, int] = {}  # mm2s packet -> cycles its beats take at least (SG: a gather)
 
     # ------------------------------------------------------------ accelerator side
     def _arrival(self, pkt: int) -> int:
         if pkt not in self.start:
             raise ModelError(f"packet {pkt} consumed before the host started it")
-        return self.start[pkt] + self.lat + _cdiv(self.L, self.rd) + self.t.first_beat
+        return max(self.start[pkt] + self.lat + _cdiv(self.L, self.rd) + self.t.first_beat, self.floor.get(pkt, 0))
 
-    def _last_beat(self, arrival: int, begin: int, dur: int, chunks: int, nbytes: int) -> int:
+    def _last_beat(self, arrival: int, begin: int, dur: int, chunks: int, nbytes: int, pkt: int) -> int:
         """When the DMA's last beat of a packet is accepted (the MM2S transfer completes).
 
         A packet of at most ``skid_beats`` beats waits whole in the input skid, whatever the
         sequencer does; a longer one completes once all but the ``in_buffer_beats`` beats held
         by the skid and the row unpacker (each worth chunks/beats cycles) have been consumed."""
         beats = _cdiv(nbytes, self.L)
-        delivered = arrival + _cdiv(nbytes, self.rd) - 1
+        pkt_dur = self.min_dur.get(pkt, 0)
+        delivered = arrival + max(_cdiv(nbytes, self.rd), pkt_dur) - 1
         if beats <= self.t.skid_beats:
             return delivered
         held = (self.t.in_buffer_beats * chunks) // max(1, beats)
@@ -165,10 +186,11 @@ class _Timeline:
             return False
         issue, groups, beats = self.drain_info[d]
         nbytes = self.p.s2mm[d][2]
-        out_start = max(issue + self.t.drain_pipe, self.arm[d])
+        pipe = self._drain_pipe.get(d, self.t.drain_pipe)
+        out_start = max(issue + pipe, self.arm[d])
         # the reader can run ahead of a blocked output only by the packer/skid depth
-        last_beat = max(issue + self.t.drain_pipe + max(groups, beats), out_start + beats)
-        reader = max(issue + groups, last_beat - self.t.drain_pipe)
+        last_beat = max(issue + pipe + max(groups, beats), out_start + beats)
+        reader = max(issue + groups, last_beat - pipe)
         written = max(last_beat, self.arm[d] + self.lat + _cdiv(nbytes, self.wr))
         self.ddone[d] = written + self.t.s2mm_tail
         acc = self._drain_bank[d]
@@ -205,7 +227,7 @@ class _Timeline:
                 n = step.count
                 arrival = self._arrival(pkt)
                 begin = max(arrival, self.seq)
-                self.done[pkt] = self._last_beat(arrival, begin, n, n, n * self.L)
+                self.done[pkt] = self._last_beat(arrival, begin, n, n, n * self.L, pkt)
                 self.seq = begin + n + t.cmd_gap
                 self.pos += 1
                 continue
@@ -213,10 +235,10 @@ class _Timeline:
             if op == "LOAD_A":
                 nbytes = self.p.mm2s[pkt][2]
                 chunks = f["rows"] * _cdiv(f["row_len"], self.L)
-                dur = max(chunks, _cdiv(nbytes, self.rd))
+                dur = max(chunks, _cdiv(nbytes, self.rd), self.min_dur.get(pkt, 0))
                 arrival = self._arrival(pkt)
                 begin = max(self.seq + t.instr_gap, arrival)
-                self.done[pkt] = self._last_beat(arrival, begin, dur, chunks, nbytes)
+                self.done[pkt] = self._last_beat(arrival, begin, dur, chunks, nbytes, pkt)
                 self.seq = begin + dur + t.load_tail
             elif op == "STREAM_B":
                 free = self._bank_free(f["acc"])
@@ -225,14 +247,25 @@ class _Timeline:
                 nbytes = self.p.mm2s[pkt][2]
                 k = nbytes // f["row_len"]
                 chunks = k * _cdiv(f["row_len"], self.L)
-                dur = max(chunks, _cdiv(nbytes, self.rd))
+                dur = max(chunks, _cdiv(nbytes, self.rd), self.min_dur.get(pkt, 0))
                 arrival = self._arrival(pkt)
                 begin = max(self.seq + t.instr_gap, arrival, free)
-                self.done[pkt] = self._last_beat(arrival, begin, dur, chunks, nbytes)
+                self.done[pkt] = self._last_beat(arrival, begin, dur, chunks, nbytes, pkt)
                 self.busy += chunks
                 self.seq = begin + dur + t.stream_tail
                 self.mac_done = self.seq + t.mac_pipe
-            elif op == "DRAIN":
+            elif op == "LOAD_EPI":
+                free = self._bank_free(f["acc"])
+                if free is None:
+                    return False
+                nbytes = self.p.mm2s[pkt][2]
+                chunks = _cdiv(nbytes, self.L)
+                dur = max(chunks, _cdiv(nbytes, self.rd), self.min_dur.get(pkt, 0))
+                arrival = self._arrival(pkt)
+                begin = max(self.seq + t.instr_gap, arrival, free)
+                self.done[pkt] = self._last_beat(arrival, begin, dur, chunks, nbytes, pkt)
+                self.seq = begin + dur + t.load_tail
+            elif op in ("DRAIN", "DRAIN_Q"):
                 prev = self.last_drain
                 prev_free = 0
                 if prev is not None:
@@ -240,8 +273,13 @@ class _Timeline:
                         return False
                     prev_free = self._drain_reader[prev]
                 issue = max(self.seq + t.instr_gap, prev_free, self.mac_done)
-                groups = f["rows"] * _cdiv(f["win_cnt"], self.Q)
-                beats = _cdiv(f["rows"] * f["win_cnt"] * 4, self.L)
+                if op == "DRAIN_Q":
+                    groups = f["rows"] * _cdiv(f["win_cnt"], self.spec.epi_lanes)
+                    beats = _cdiv(f["rows"] * f["win_cnt"], self.L)
+                    self._drain_pipe[d] = t.drain_pipe + t.epi_pipe
+                else:
+                    groups = f["rows"] * _cdiv(f["win_cnt"], self.Q)
+                    beats = _cdiv(f["rows"] * f["win_cnt"] * 4, self.L)
                 self.drain_info[d] = (issue, groups, beats)
                 self._drain_bank[d] = f["acc"]
                 self.bank_drain[f["acc"]] = d
@@ -270,12 +308,22 @@ class _Timeline:
         h = mu - t.clear_latency  # CYCLES counts from CLEAR_COUNTERS to the end of that write
         mmio = 0
         wait_cycles = 0
+        sg = bool(self.spec.dma_sg)
+        xfer, done_mmio, delay = t.xfer_mmio, t.s2mm_done_mmio, 0
+        if sg:  # per-transfer mode: one-descriptor rings bound once, a TAILDESC write per packet
+            h += t.sg_bind_mmio * mu
+            mmio += t.sg_bind_mmio
+            xfer, done_mmio = t.sg_xfer_mmio, 0  # the S2MM byte count is the descriptor's STATUS (memory)
+            delay = t.sg_kick + self.lat + _cdiv(self.spec.dma.desc_bytes, self.rd)  # fetch, then the reads
         while any(nxt[c] < len(queues[c]) or cur[c] is not None for c in queues):
             for chan in ("s2mm", "mm2s"):
                 if cur[chan] is None and nxt[chan] < len(queues[chan]):
-                    h += t.xfer_mmio * mu
-                    mmio += t.xfer_mmio
-                    (self.arm if chan == "s2mm" else self.start)[nxt[chan]] = h
+                    h += xfer * mu
+                    mmio += xfer
+                    if sg and chan == "mm2s":
+                        self.floor[nxt[chan]] = h + delay + t.sg_first_beat
+                    (self.arm if chan == "s2mm" else self.start)[nxt[chan]] = h + delay - (
+                        t.sg_issue if sg and chan == "mm2s" else 0)
                     cur[chan], nxt[chan] = nxt[chan], nxt[chan] + 1
             s2 = cur["s2mm"]
             if s2 is not None and (need[s2] <= mm_done or cur["mm2s"] is None):
@@ -303,8 +351,8 @@ class _Timeline:
             if served == "mm2s":
                 mm_done = cur["mm2s"]
             else:
-                h += t.s2mm_done_mmio * mu
-                mmio += t.s2mm_done_mmio
+                h += done_mmio * mu
+                mmio += done_mmio
             cur[served] = None
         h += t.end_mmio * mu + t.snapshot_latency
         mmio += t.end_mmio
@@ -317,20 +365,154 @@ class _Timeline:
         }
 
 
+class _ChainTimeline(_Timeline):
+    """Scatter-gather mode, zero-copy program: the whole program is one MM2S and one S2MM chain.
+
+    The host binds both rings (RS=0, CURDESC, RS=1 per channel), writes TAILDESC (S2MM, then
+    MM2S) and waits. Each channel's engine fetches descriptors (``desc_bytes`` on the read port,
+    ``ceil(desc_bytes/rd)`` beats, after the memory latency) up to ``sg_queue`` ahead of its data
+    mover; the mover takes descriptor i once it has arrived and descriptor i-1 completed, issues
+    its reads once descriptor i-1's reads are issued (S2MM: opens its writes once descriptor
+    i-1 completed), so back-to-back packets pay the memory latency only when the pipe ran dry
+    and there are no host gaps between packets. Each completion writes its STATUS back (one
+    write-port beat). The wait: an S2MM DMASR read (returns at the first chain completion after
+    it), an MM2S DMASR read if that was MM2S's, another S2MM read until the S2MM chain ends."""
+
+    def __init__(self, spec: Any, program: DriverProgram, timing: Timing) -> None:
+        super().__init__(spec, program, timing)
+        # bytes of each drain's descriptors (a scattered unpack: one per row segment, accel.contract.scatter)
+        self.segs = [[n for _b, _o, n in s2mm_segments(program, e)] for e in program.s2mm]
+        self.msegs = [[n for _b, _o, n in mm2s_segments(program, e, spec.lanes)] for e in program.mm2s]
+
+    def _fetch_beats(self) -> int:
+        return _cdiv(self.spec.dma.desc_bytes, self.rd)
+
+    def _resolve_drain(self, d: int) -> bool:
+        """A drain scattered over several descriptors: each one is taken once the previous is written
+        (the stream waits meanwhile), then written after the memory latency."""
+        if d in self.ddone or len(self.segs[d]) == 1:
+            return super()._resolve_drain(d)
+        if d not in self.arm or d not in self.drain_info:
+            return False
+        t = self.t
+        issue, groups, beats = self.drain_info[d]
+        avail, pick, last_beat, done = issue + t.drain_pipe, self.arm[d], 0, 0
+        for nbytes in self.segs[d]:
+            first = max(pick, avail)
+            last_beat = first + _cdiv(nbytes, self.L)
+            avail = last_beat
+            written = max(last_beat, pick + self.lat + _cdiv(nbytes, self.wr))
+            done = written + t.s2mm_tail
+            pick = written + t.sg_segment_gap  # the next descriptor of the packet
+        last_beat = max(last_beat, issue + t.drain_pipe + max(groups, beats))
+        self.ddone[d] = done
+        reader = max(issue + groups, last_beat - t.drain_pipe)
+        acc = self._drain_bank[d]
+        if self.bank_drain.get(acc) == d:
+            self.reader_end[acc] = reader
+        self._drain_reader[d] = reader
+        return True
+
+    def _schedule(self, kick: dict[str, int]) -> None:
+        """Start (MM2S: read issue) and arm (S2MM: write path open) time of every descriptor."""
+        t, fb, lat = self.t, self._fetch_beats(), self.lat
+        nm, ns = len(self.p.mm2s), len(self.p.s2mm)
+        fetch: dict[str, list[int]] = {"mm2s": [], "s2mm": []}
+        pickup: dict[str, list[int]] = {"mm2s": [], "s2mm": []}
+        mem_done = 0
+        i = d = 0
+        while i < nm or d < ns:
+            moved = False
+            if i < nm and (i == 0 or i - 1 in self.done or self.advance(until_pkt=i - 1)):
+                prev = self.done[i - 1] + t.sg_pickup if i else 0
+                first = last = 0
+                for j, nbytes in enumerate(self.msegs[i]):  # a gathered packet: descriptor by descriptor
+                    f = self._fetch_time(fetch["mm2s"], pickup["mm2s"], kick["mm2s"], fb)
+                    ready = f + lat + fb
+                    pick = max(ready, prev)
+                    issue = max(ready, mem_done)
+                    if j == 0:
+                        self.start[i] = issue - t.sg_issue
+                        self.floor[i] = pick + t.sg_first_beat
+                    beat0 = max(pick + t.sg_first_beat, issue + lat + _cdiv(self.L, self.rd) + t.first_beat)
+                    first = beat0 if j == 0 else first
+                    last = beat0 + _cdiv(nbytes, self.L) - 1  # the accelerator takes a beat per cycle
+                    prev = last + t.sg_pickup  # the next descriptor is taken when this one completed
+                    mem_done = issue + _cdiv(nbytes, self.rd)
+                    fetch["mm2s"].append(f)
+                    pickup["mm2s"].append(pick)
+                if len(self.msegs[i]) > 1:
+                    self.min_dur[i] = last - first + 1
+                i += 1
+                moved = True
+            if d < ns and (d == 0 or self._resolved(d - 1)):
+                f = self._fetch_time(fetch["s2mm"], pickup["s2mm"], kick["s2mm"], fb)
+                ready = f + lat + fb
+                prev = self.ddone[d - 1] + t.sg_pickup if d else 0
+                pick = max(ready, prev)
+                self.arm[d] = pick
+                for j in range(len(self.segs[d])):  # a scattered drain's later descriptors: fetched behind
+                    fetch["s2mm"].append(f + j * fb)
+                    pickup["s2mm"].append(pick)
+                d += 1
+                moved = True
+            if not moved:
+                raise ModelError("the descriptor chains can never complete (deadlock)")
+
+    def _resolved(self, d: int) -> bool:
+        return d in self.ddone or (self.advance(until_drain=d) and self._resolve_drain(d))
+
+    def _fetch_time(self, fetched: list[int], picked: list[int], kick: int, fb: int) -> int:
+        n, q = len(fetched), self.t.sg_queue
+        f = kick + self.t.sg_kick if n == 0 else fetched[-1] + fb
+        if n >= q:
+            f = max(f, picked[n - q])
+        return f
+
+    def run(self) -> dict[str, int]:
+        t, mu = self.t, self.spec.mmio_cycles
+        h = mu - t.clear_latency
+        mmio = t.sg_bind_mmio
+        h += t.sg_bind_mmio * mu
+        kick = {"s2mm": h + mu}
+        h += 2 * mu
+        kick["mm2s"] = h
+        mmio += 2
+        self._schedule(kick)
+        nm, ns = len(self.p.mm2s), len(self.p.s2mm)
+        if not self._resolved(ns - 1) or nm - 1 not in self.done:
+            raise ModelError("the descriptor chains can never complete (deadlock)")
+        mm_end = max(self.done.values())
+        s2_end = max(self.ddone.values()) + t.sg_end
+        h += mu  # S2MM DMASR: held mmio cycles, then polls to the next chain completion
+        mmio += 1
+        wait0 = h
+        if h < mm_end < s2_end:
+            h = mm_end + 2 * mu  # MM2S DMASR (idle), S2MM DMASR again
+            mmio += 2
+        h = max(h, s2_end)
+        wait = h - wait0
+        h += t.end_mmio * mu + t.snapshot_latency
+        mmio += t.end_mmio
+        return {"cycles": h, "array_busy": self.busy, "host_mmio_cycles": mmio * mu, "mmio_ops": mmio,
+                "host_wait_cycles": wait}
+
+
 # --------------------------------------------------------------------------- public API
 def predict_program(spec: Any, program: DriverProgram, *, timing: Timing = DEFAULT_TIMING) -> Prediction:
     """Predicted fabric cycles (CYCLES counter) of running ``program`` once."""
-    tl = _Timeline(spec, program, timing)
+    chains = bool(spec.dma_sg) and chainable(program, spec.lanes)
+    tl = (_ChainTimeline if chains else _Timeline)(spec, program, timing)
     res = tl.run()
     stats = program.stats
     cpu_bytes = 0
     copy_calls = 0
     for _buf, _off, nbytes, pack in program.mm2s:
-        if pack:
+        if pack and not chains:  # in a chain, packs are DMA gathers (accel.contract.scatter)
             cpu_bytes += nbytes
             copy_calls += 1
     for _buf, _off, nbytes, unpack in program.s2mm:
-        if unpack:
+        if unpack and not chains:  # in a chain, unpacks are DMA scatters (accel.contract.scatter)
             cpu_bytes += nbytes
             copy_calls += 1
     breakdown = {
@@ -346,15 +528,19 @@ def predict_program(spec: Any, program: DriverProgram, *, timing: Timing = DEFAU
         "host_wait_cycles": res["host_wait_cycles"],
     }
     host = {"cpu_bytes_copied": cpu_bytes, "copy_calls": copy_calls, "dma_transfers": program.transfers,
+            "driver_calls": 2 if chains else program.transfers,  # SG chains: one kick per channel
             "mmio_ops": res["mmio_ops"], "dma_bytes": breakdown["dma_bytes_in"] + breakdown["dma_bytes_out"]}
     return Prediction(cycles=int(res["cycles"]), breakdown=breakdown, host=host, objective=float(res["cycles"]))
 
 
 def predict(
-    spec: Any, schedule: Schedule, *, c_init: str = "zero", timing: Timing = DEFAULT_TIMING
+    spec: Any, schedule: Schedule, *, c_init: str = "zero", timing: Timing = DEFAULT_TIMING,
+    a_dtype: str = "int8", b_dtype: str = "int8", out_dtype: str = "int32",
 ) -> Prediction:
-    """Predicted cost of a schedule (builds its program with ``build_program``)."""
-    return predict_program(spec, build_program(spec, schedule, c_init=c_init), timing=timing)
+    """Predicted cost of a schedule (builds its program with ``build_program``; the dtypes pick the
+    u8 input flags and the fused epilogue)."""
+    prog = build_program(spec, schedule, c_init=c_init, a_dtype=a_dtype, b_dtype=b_dtype, out_dtype=out_dtype)
+    return predict_program(spec, prog, timing=timing)
 
 
 def host_seconds(spec: Any, pred: Prediction, profile: str | None = None) -> dict[str, float]:
@@ -369,6 +555,7 @@ def host_seconds(spec: Any, pred: Prediction, profile: str | None = None) -> dic
         "cpu_bytes_copied": pred.host.get("cpu_bytes_copied", 0),
         "dma_bytes": pred.host.get("dma_bytes", 0),
         "dma_transfers": pred.host.get("dma_transfers", 0),
+        "driver_calls": pred.host.get("driver_calls", pred.host.get("dma_transfers", 0)),
         "copy_calls": pred.host.get("copy_calls", 0),
         "mmio_ops": pred.host.get("mmio_ops", 0),
     }
@@ -446,7 +633,8 @@ def candidates(
     bal = _cdiv(m, _cdiv(m, spec.rows))
     if bal not in tms:
         tms.append(bal)
-    tns = tile_options(n, spec.nmax, L, exhaustive=exhaustive)
+    # scatter-gather: a narrower B window is gathered (no wider stream), so halved N tiles can pay
+    tns = tile_options(n, spec.nmax, L, exhaustive=exhaustive or spec.dma_sg)
     tks = tile_options(k, spec.kmax, L, exhaustive=exhaustive)
     if exhaustive and m > 1 and max(1, min(spec.rows, m) // 2) not in tms:
         tms.append(max(1, min(spec.rows, m) // 2))
@@ -454,7 +642,9 @@ def candidates(
     stats = ("A", "C", "N") if k <= spec.kmax else ("C", "A", "N")
     orders = ("mn", "nm")
     dbs = (True, False)
-    stg = (False, True) if include_staging else (False,)
+    # scatter-gather: a staged schedule whose packs/unpacks the descriptors gather/scatter copies
+    # nothing (rank keeps only those unless include_staging)
+    stg = (False, True) if include_staging or spec.dma_sg else (False,)
     pick = {
         "tile_m": [fixed["tile_m"]] if "tile_m" in fixed else tms,
         "tile_n": [fixed["tile_n"]] if "tile_n" in fixed else tns,
@@ -538,6 +728,7 @@ def rank(
     cands = list(schedules) if schedules is not None else candidates(
         spec, m, n, k, fixed, include_staging=include_staging, exhaustive=exhaustive, max_packets=max_packets
     )
+    asked_staging = include_staging or schedules is not None or "staging" in (fixed or {})
     out: list[Ranked] = []
     seen: set[tuple[Any, ...]] = set()
     for s in cands:
@@ -545,6 +736,8 @@ def rank(
             prog = build_program(spec, s, c_init=c_init)
         except (ShapeError, TransferTooLargeError):
             continue
+        if s.staging and not asked_staging and not (spec.dma_sg and chainable(prog, spec.lanes)):
+            continue  # would copy on the CPU: only when staging was asked for
         key = program_key(prog)
         if key in seen:  # another candidate already builds exactly this program
             continue

@@ -12,7 +12,9 @@ The projected board time of a run is therefore shown as two separate terms:
     fabric_s = cycles / fabric_clock
     host_s   = cpu_bytes_copied * copy_ns_per_byte
              + cache_bytes      * cache_ns_per_byte   (clean before MM2S / invalidate after S2MM)
-             + dma_transfers    * dma_call_ns         (driver call: programme + start + wait)
+             + driver_calls     * dma_call_ns         (driver call: programme + start + wait; simple
+                                                        mode: one per transfer, scatter-gather: one
+                                                        kick per channel per chain pair)
              + copy_calls       * copy_call_ns        (one pack/unpack call per staged tile)
              + mmio_ops         * mmio_cpu_ns         (CPU-side cost of an access, beyond the bus)
 
@@ -56,7 +58,8 @@ class HostProfile:
         parts = {
             "copy": counts.get("cpu_bytes_copied", 0) * self.copy_ns_per_byte,
             "cache": counts.get("cache_bytes", 0) * self.cache_ns_per_byte,
-            "dma_calls": counts.get("dma_transfers", 0) * self.dma_call_ns,
+            # counts without driver_calls (older result files, simple mode): one call per transfer
+            "dma_calls": counts.get("driver_calls", counts.get("dma_transfers", 0)) * self.dma_call_ns,
             "copy_calls": counts.get("copy_calls", 0) * self.copy_call_ns,
             "mmio": counts.get("mmio_ops", 0) * self.mmio_cpu_ns,
         }

@@ -12,13 +12,32 @@ from typing import Any
 
 from accel.contract.program import DriverProgram
 from accel.contract.schedule import Schedule, check_schedule
-from accel.contract.walker import COMMAND_BUFFER, RESULT_BYTES, encode_instruction
-from accel.errors import TransferTooLargeError
+from accel.contract.walker import COMMAND_BUFFER, DRAIN_RESULT_BYTES, LOAD_EPI, encode_instruction
+from accel.errors import DtypeError, ShapeError, TransferTooLargeError
+
+#: the params operand of an epilogue program: the LOAD_EPI packets, built at bind time
+PARAMS_OPERAND = "epi"
 
 
-def build_program(spec: Any, s: Schedule, *, name: str = "matmul", c_init: str = "zero") -> DriverProgram:
-    """Lower a schedule to instructions and DMA transfers (deterministic, pure Python)."""
+def build_program(spec: Any, s: Schedule, *, name: str = "matmul", c_init: str = "zero", a_dtype: str = "int8",
+                  b_dtype: str = "int8", out_dtype: str = "int32") -> DriverProgram:
+    """Lower a schedule to instructions and DMA transfers (deterministic, pure Python).
+
+    ``a_dtype``/``b_dtype`` "uint8" set the u8 flag of LOAD_A/STREAM_B (the input path converts
+    to int8 on the fly); ``out_dtype`` "int8"/"uint8" drains through the fused epilogue
+    (DRAIN_Q, 8-bit results, C of M*N bytes) with a LOAD_EPI packet from the params operand
+    ``epi`` before the first STREAM_B into an accumulator bank whose window changed. The
+    defaults build exactly the int32 programs of before (same instructions, packets, JSON)."""
     check_schedule(spec, s)
+    for what, dt, allowed in (("a_dtype", a_dtype, ("int8", "uint8")), ("b_dtype", b_dtype, ("int8", "uint8")),
+                              ("out_dtype", out_dtype, ("int32", "int8", "uint8"))):
+        if dt not in allowed:
+            raise DtypeError(f"build_program: {what}={dt!r} must be one of {list(allowed)}")
+    fused = out_dtype != "int32"
+    drain_op = "DRAIN_Q" if fused else "DRAIN"
+    out_bytes = DRAIN_RESULT_BYTES[drain_op]
+    u8a = {"u8": 1} if a_dtype == "uint8" else {}
+    u8b = {"u8": 1} if b_dtype == "uint8" else {}
     M, N, K = s.m, s.n, s.k
     tm, tn, tk = s.tile_m, min(s.tile_n, N), min(s.tile_k, K)
     panels = [(i, min(tm, M - i)) for i in range(0, M, tm)]
@@ -27,6 +46,19 @@ def build_program(spec: Any, s: Schedule, *, name: str = "matmul", c_init: str =
     partial_k = s.stationarity == "N" and len(kchunks) > 1
     # C rows are contiguous only when a tile spans all of N; else drain into scratch.
     c_direct = not s.staging and len(ntiles) == 1 and not partial_k and c_init == "zero"
+    if fused and (partial_k or c_init != "zero"):
+        raise ShapeError(
+            f"the fused epilogue ({out_dtype} output) requantizes whole-K accumulators once: "
+            + ("stationarity 'N' with K split drains partial sums; use stationarity 'A' or 'C'" if partial_k
+               else f"c_init={c_init!r} cannot accumulate into {out_dtype}; use c_init='zero'")
+        )
+    windows: list[list[int]] = []  # [col0, cols, offset in the params operand] per output window
+    win_off: dict[tuple[int, int], int] = {}
+    if fused:
+        for j, nc in ntiles:
+            win_off[(j, nc)] = sum(spec.epilogue.packet_bytes(w[1]) for w in windows)
+            windows.append([j, nc, win_off[(j, nc)]])
+    epi_bank: dict[int, tuple[int, int]] = {}  # acc bank -> window whose parameters it holds
 
     instrs: list[tuple[bytes, list[Any] | None]] = []  # (command-buffer beat, mm2s data entry or None)
     drains: list[list[Any]] = []
@@ -52,19 +84,24 @@ def build_program(spec: Any, s: Schedule, *, name: str = "matmul", c_init: str =
         bank = counters["abank"] % 2 if s.double_buffer else 0
         counters["abank"] += 1
         entry, f = a_entry(i, rows, q, kc)
-        instrs.append((encode_instruction(spec, "LOAD_A", abuf=bank, rows=rows, win_cnt=kc, **f), entry))
+        instrs.append((encode_instruction(spec, "LOAD_A", abuf=bank, rows=rows, win_cnt=kc, **f, **u8a), entry))
         return bank
 
     def stream_b(bank: int, acc: int, accumulate: bool, q: int, kc: int, j: int, nc: int) -> None:
+        if fused and not accumulate and epi_bank.get(acc) != (j, nc):  # the bank's parameters, when they change
+            epi = [PARAMS_OPERAND, win_off[(j, nc)], spec.epilogue.packet_bytes(nc), None]
+            instrs.append((encode_instruction(spec, LOAD_EPI, acc=acc, win_cnt=nc), epi))
+            epi_bank[acc] = (j, nc)
         entry, f = b_entry(q, kc, j, nc)
-        beat = encode_instruction(spec, "STREAM_B", abuf=bank, acc=acc, accumulate=int(accumulate), win_cnt=nc, **f)
+        beat = encode_instruction(spec, "STREAM_B", abuf=bank, acc=acc, accumulate=int(accumulate), win_cnt=nc,
+                                  **f, **u8b)
         instrs.append((beat, entry))
 
     def drain(acc: int, i: int, rows: int, j: int, nc: int, add: bool) -> None:
-        instrs.append((encode_instruction(spec, "DRAIN", acc=acc, rows=rows, win_cnt=nc), None))
-        nbytes = rows * nc * RESULT_BYTES
+        instrs.append((encode_instruction(spec, drain_op, acc=acc, rows=rows, win_cnt=nc), None))
+        nbytes = rows * nc * out_bytes
         if c_direct:
-            drains.append(["c", i * N * RESULT_BYTES, nbytes, None])
+            drains.append(["c", i * N * out_bytes, nbytes, None])
         else:
             stage_bytes["stage_c"] = max(stage_bytes["stage_c"], nbytes)
             unpack = {"dst": "c", "row0": i, "col0": j, "rows": rows, "cols": nc, "add": add}
@@ -131,10 +168,15 @@ def build_program(spec: Any, s: Schedule, *, name: str = "matmul", c_init: str =
                 )
 
     operands = {
-        "a": {"shape": [M, K], "dtype": "int8", "role": "in"},
-        "b": {"shape": [K, N], "dtype": "int8", "role": "in"},
-        "c": {"shape": [M, N], "dtype": "int32", "role": "inout" if add_c else "out"},
+        "a": {"shape": [M, K], "dtype": a_dtype, "role": "in"},
+        "b": {"shape": [K, N], "dtype": b_dtype, "role": "in"},
+        "c": {"shape": [M, N], "dtype": out_dtype, "role": "inout" if add_c else "out"},
     }
+    epilogue: dict[str, Any] = {}
+    if fused:
+        operands[PARAMS_OPERAND] = {"shape": [windows[-1][2] + spec.epilogue.packet_bytes(windows[-1][1])],
+                                    "dtype": "uint8", "role": "in"}
+        epilogue = {"params": PARAMS_OPERAND, "out_dtype": out_dtype, "windows": windows}
     stats = {
         "instructions": len(instrs),
         "tiles": counters["tiles"],
@@ -156,6 +198,7 @@ def build_program(spec: Any, s: Schedule, *, name: str = "matmul", c_init: str =
         s2mm=drains,
         schedule=s.to_dict(),
         stats=stats,
+        epilogue=epilogue,
     )
     prog.validate()
     return prog

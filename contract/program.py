@@ -15,9 +15,22 @@ A driver program needs numpy + pynq only. It is a JSON document:
               "stage_a": {"bytes": n}, ...},   # staging only where zero-copy is impossible
   "mm2s": [[buffer, offset, nbytes, pack|null], ...],   # in stream order
   "s2mm": [[buffer, offset, nbytes, unpack|null], ...], # in drain order
-  "schedule": {...}, "predicted": {...}, "stats": {...}
+  "schedule": {...}, "predicted": {...}, "stats": {...},
+  "epilogue": {"params": "epi", "out_dtype": "int8" | "uint8",     # version 2 only
+               "windows": [[col0, cols, offset], ...]}
 }
 ```
+
+Version 2 (the fused epilogue; int32 programs stay version 1, byte for byte): A and B may be
+``uint8`` (their LOAD_A/STREAM_B carry the ``u8`` flag: the input path converts to int8 on
+the fly), C may be ``int8``/``uint8`` (DRAIN_Q: ``rows x cols`` 8-bit results per drain, C is
+M*N bytes), and the program takes one more input operand, the params operand named by
+``epilogue.params`` (uint8): one LOAD_EPI packet (spec ``[epilogue]`` layout: header, then
+bias int32 + scale float32 per column) per output window ``[col0, cols, offset]``, built by
+the runtime from bias/scale/zero points/clamp when it binds the call
+(``accel.contract.epilogue.fill_params``), so the program itself does not depend on them and A,
+B and C stay zero-copy. A LOAD_EPI precedes the first STREAM_B into an accumulator bank whose
+window changed; its data packet is the window's packet in the params operand.
 
 `mm2s` is the exact packet order the accelerator consumes (command segments, then each
 instruction's data packet); `s2mm` is the order of its DRAIN packets. The executor keeps
@@ -36,11 +49,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from accel.contract.schema import check_dataflow, check_document
+from accel.contract.schema import check_dataflow, check_document, check_epilogue
 from accel.errors import ProgramError
 
 FORMAT = "pynq-accel/driver-program"
-VERSION = 1
+VERSION = 1  # int32 programs
+EPILOGUE_VERSION = 2  # programs with an epilogue section (u8 inputs, DRAIN_Q, LOAD_EPI)
+VERSIONS = (VERSION, EPILOGUE_VERSION)
 
 
 @dataclass
@@ -58,6 +73,7 @@ class DriverProgram:
     schedule: dict[str, Any] = field(default_factory=dict)
     predicted: dict[str, Any] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
+    epilogue: dict[str, Any] = field(default_factory=dict)
 
     # -------------------------------------------------------------- properties
     def instructions(self) -> bytes:
@@ -69,10 +85,18 @@ class DriverProgram:
         return len(self.mm2s) + len(self.s2mm)
 
     # -------------------------------------------------------------- (de)serialise
+    @property
+    def version(self) -> int:
+        """The format version the program needs: 2 with an epilogue section, else 1."""
+        return EPILOGUE_VERSION if self.epilogue or self._u8() else VERSION
+
+    def _u8(self) -> bool:
+        return any(op.get("dtype") == "uint8" for n, op in self.operands.items() if n in ("a", "b"))
+
     def to_dict(self) -> dict[str, Any]:
-        return {
+        doc = {
             "format": FORMAT,
-            "version": VERSION,
+            "version": self.version,
             "spec": {"name": self.spec_name, "hash": self.spec_hash},
             "name": self.name,
             "operands": self.operands,
@@ -84,6 +108,9 @@ class DriverProgram:
             "predicted": self.predicted,
             "stats": self.stats,
         }
+        if self.epilogue:
+            doc["epilogue"] = self.epilogue
+        return doc
 
     def to_json(self, indent: int | None = None) -> str:
         return json.dumps(self.to_dict(), indent=indent)
@@ -93,10 +120,10 @@ class DriverProgram:
         """Parse and completely validate a program document (every field, then its data flow)."""
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise ProgramError(f"not a driver program (format must be {FORMAT!r})")
-        if doc.get("version") != VERSION:
+        if doc.get("version") not in VERSIONS:
             raise ProgramError(
                 f"driver program format version {doc.get('version')} is not supported by this runtime "
-                f"(it reads version {VERSION}); recompile the program with this pynq-accel"
+                f"(it reads versions {list(VERSIONS)}); recompile the program with this pynq-accel"
             )
         check_document(doc)
         prog = cls(
@@ -111,7 +138,14 @@ class DriverProgram:
             schedule=doc.get("schedule", {}),
             predicted=doc.get("predicted", {}),
             stats=doc.get("stats", {}),
+            epilogue=doc.get("epilogue", {}),
         )
+        if doc["version"] != prog.version:
+            raise ProgramError(
+                f"driver program field version: {doc['version']} but the program "
+                + ("has an epilogue section or uint8 inputs (version 2)" if prog.version == EPILOGUE_VERSION
+                   else "has neither an epilogue section nor uint8 inputs (version 1)")
+            )
         prog.validate()
         return prog
 
@@ -126,6 +160,7 @@ class DriverProgram:
         built is checked as strictly as one loaded from a file."""
         check_document(self.to_dict())
         check_dataflow(self.operands, self.scratch, self.mm2s, self.s2mm)
+        check_epilogue(self.operands, self.epilogue, self.mm2s)
 
     def check_spec(self, spec: Any) -> None:
         """Refuse a program compiled for another accelerator configuration."""

@@ -226,3 +226,49 @@ def check_dataflow(operands: Mapping[str, Any], scratch: Mapping[str, Any], mm2s
         if missing:
             raise _fail(f"operands.{name}", f"{missing} of its {sizes[name]} bytes are never written by s2mm; "
                                             "every byte of an output must be produced by the program")
+
+
+EPILOGUE_OUT = ("int8", "uint8")
+
+
+def check_epilogue(operands: Mapping[str, Any], epilogue: Mapping[str, Any], mm2s: list[list[Any]]) -> None:
+    """The epilogue section (format version 2): its params operand, output dtype and windows.
+
+    The packets' sizes need the spec's ``[epilogue]`` layout and are the walker's to check
+    (a LOAD_EPI consumes exactly ``packet_bytes(win_cnt)``)."""
+    if not epilogue:
+        return
+    ep = _dict(epilogue, "epilogue")
+    unknown = sorted(set(ep) - {"params", "out_dtype", "windows"})
+    if unknown:
+        raise _fail("epilogue", f"unknown key(s) {unknown}; it has params, out_dtype, windows")
+    name = _str(ep.get("params"), "epilogue.params")
+    op = operands.get(name)
+    if op is None or op.get("role", "in") != "in" or op.get("dtype") != "uint8" or len(op["shape"]) != 1:
+        raise _fail("epilogue.params", f"must name a 1-D uint8 input operand (the LOAD_EPI packets), not {name!r}")
+    if ep.get("out_dtype") not in EPILOGUE_OUT:
+        raise _fail("epilogue.out_dtype", f"must be one of {list(EPILOGUE_OUT)}, not {ep.get('out_dtype')!r}")
+    outs = [n for n, o in operands.items() if o.get("role", "in") != "in"]
+    wrong = [n for n in outs if operands[n]["dtype"] != ep["out_dtype"]]
+    if not outs or wrong:
+        raise _fail("epilogue.out_dtype", f"is {ep['out_dtype']} but output operand(s) {wrong or outs} "
+                                          "are not (the epilogue writes every output)")
+    windows = ep.get("windows")
+    if not isinstance(windows, list) or not windows:
+        raise _fail("epilogue.windows", "must be a non-empty list of [col0, cols, offset]")
+    size = int(op["shape"][0])
+    starts = set()
+    for i, w in enumerate(windows):
+        path = f"epilogue.windows[{i}]"
+        if not isinstance(w, list) or len(w) != 3:
+            raise _fail(path, f"must be [col0, cols, offset], not {w!r}")
+        _int(w[0], f"{path}[0] (col0)")
+        _int(w[1], f"{path}[1] (cols)", lo=1)
+        _int(w[2], f"{path}[2] (offset)")
+        if w[2] >= size:
+            raise _fail(path, f"offset {w[2]} is outside the params operand {name!r} ({size} bytes)")
+        starts.add(w[2])
+    for i, (buf, off, _nbytes, _pack) in enumerate(mm2s):
+        if buf == name and off not in starts:
+            raise _fail(f"mm2s[{i}]", f"reads the params operand {name!r} at offset {off}, where no window's "
+                                      "packet starts")

@@ -3,8 +3,9 @@
 The accelerator's sequencer reads its input stream as ARCHITECTURE.md ("Instruction stream")
 describes: when its instruction FIFO is empty the next packet is a *command packet* whose
 beats (one instruction each) fill the FIFO; otherwise the next packet is the *data packet* of
-the instruction it executes (LOAD_A, STREAM_B), and a DRAIN consumes none but emits one S2MM
-packet. Three parts of the project need that reading: the executor (which MM2S packet each
+the instruction it executes (LOAD_A, STREAM_B, LOAD_EPI), and a DRAIN or DRAIN_Q consumes none
+but emits one S2MM packet (int32 accumulators, or the epilogue's 8-bit results).
+Three parts of the project need that reading: the executor (which MM2S packet each
 drain waits for), the cost model (the order it prices instructions and packets in) and the
 dialect verifier (the same protocol on IR ops). They all use :class:`Sequencer`, which holds
 the protocol rules once: the executor and cost model through :func:`walk` on a program, the
@@ -27,6 +28,10 @@ from accel.errors import ProgramError
 COMMAND_BUFFER = "cmd"  # the scratch buffer a program's command packets come from
 DRAIN = "DRAIN"  # the opcode that takes no data packet and emits one S2MM packet
 RESULT_BYTES = 4  # a DRAIN emits int32 accumulators (the ISA's result type)
+#: the drains (no data packet, one S2MM packet) and the bytes per result each emits: DRAIN the
+#: int32 accumulators, DRAIN_Q the epilogue's 8-bit results (packed densely)
+DRAIN_RESULT_BYTES = {DRAIN: RESULT_BYTES, "DRAIN_Q": 1}
+LOAD_EPI = "LOAD_EPI"  # data packet: the epilogue parameters of an acc bank (spec.epilogue layout)
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,7 @@ class Sequencer:
         self.bank_k: dict[int, int] = {}  # A bank -> K of the panel it holds (LOAD_A's win_cnt)
         self.due_bytes = 0  # bytes the due instruction consumes: the size of its data packet
         self.result_bytes: list[int] = []  # bytes each DRAIN not received yet emits
+        self.epi_cols: dict[int, int] = {}  # acc bank -> output columns of its loaded epilogue parameters
         self._where: dict[int, str] = {}
 
     def _name(self, ins: Instruction) -> str:
@@ -151,11 +157,14 @@ class Sequencer:
                 f"instruction {opcode} (instruction {self.words}) is outside a command packet: "
                 "no announced instruction is left in the FIFO"
             )
-        takes_data = opcode != DRAIN
-        f = {name: fields.get(name, 0) for name in ("abuf", "rows", "row_len", "win_cnt")}
+        takes_data = opcode not in DRAIN_RESULT_BYTES
+        f = {name: fields.get(name, 0) for name in ("abuf", "acc", "rows", "row_len", "win_cnt")}
         if opcode == "LOAD_A":
             self.bank_k[f["abuf"]] = f["win_cnt"]
             self.due_bytes = f["rows"] * f["row_len"]
+        elif opcode == LOAD_EPI:  # a header and one record per output column of the bank's window
+            self.epi_cols[f["acc"]] = f["win_cnt"]
+            self.due_bytes = self.spec.epilogue.packet_bytes(f["win_cnt"])
         elif takes_data:  # STREAM_B: K rows of B, K being the win_cnt of the A bank it reads
             if f["abuf"] not in self.bank_k:
                 raise ProgramError(
@@ -163,7 +172,15 @@ class Sequencer:
                 )
             self.due_bytes = self.bank_k[f["abuf"]] * f["row_len"]
         else:
-            self.result_bytes.append(f["rows"] * f["win_cnt"] * RESULT_BYTES)
+            if opcode != DRAIN and self.epi_cols.get(f["acc"]) != f["win_cnt"]:
+                loaded = self.epi_cols.get(f["acc"])
+                raise ProgramError(
+                    f"{opcode} (instruction {self.words}) drains {f['win_cnt']} columns of acc bank {f['acc']} but "
+                    + ("no LOAD_EPI loaded that bank's epilogue parameters" if loaded is None else
+                       f"the bank's epilogue parameters (LOAD_EPI) are for {loaded} columns")
+                    + ": a LOAD_EPI for the bank's window must precede its DRAIN_Q"
+                )
+            self.result_bytes.append(f["rows"] * f["win_cnt"] * DRAIN_RESULT_BYTES[opcode])
         ins = Instruction(
             word=self.words,
             opcode=opcode,

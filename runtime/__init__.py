@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Accelerator", "RunResult"]
+__all__ = ["Accelerator", "Model", "RunResult", "load_model"]
 
 
 def __getattr__(name: str) -> Any:
@@ -16,6 +16,10 @@ def __getattr__(name: str) -> Any:
         from accel.runtime.accelerator import Accelerator
 
         return Accelerator
+    if name in ("Model", "load_model"):
+        from accel.runtime import model
+
+        return getattr(model, name)
     if name == "RunResult":
         from accel.runtime.executor import RunResult
 

@@ -33,12 +33,14 @@ import base64
 import hashlib
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
 from accel.contract.program import DriverProgram
+from accel.contract.scatter import chainable, gathers, mm2s_segments, s2mm_segments, scatters
 from accel.contract.walker import drain_needs, walk
 from accel.errors import (
     AccelError,
@@ -64,6 +66,10 @@ _ERR_HINT = {
 }
 
 CMD_CACHE_SIZE = 16
+# What a run reads back from the accelerator's counters (one SNAPSHOT, then two reads per 64-bit
+# counter): "cycles" (the default: CYCLES only, 3 register accesses, so a scatter-gather run stays
+# within 16) or "all" (every counter the spec defines: MACS, BUSY, stalls, bytes; 1 + 2 x 7 accesses).
+COUNTER_READOUTS = ("cycles", "all")
 CHAIN_CACHE_SIZE = 16  # descriptor chain pairs kept per executor (one per program x buffer binding)
 STALL_POLLS = 3  # simulator: consecutive DMASR reads that ran a whole deadlock window without movement
 
@@ -127,6 +133,8 @@ class RunResult:
     driver_calls: int = 0  # DMA driver calls that started work (simple: transfer(); sg: TAILDESC kicks)
     run_mmio_ops: int = 0  # register accesses that ran the program (mmio_ops without the counter readout)
     descriptors: int = 0  # scatter-gather descriptors the run processed
+    programs: int = 1  # driver programs the call ran (Executor.run_many: several, back to back)
+    chains: int = 0  # scatter-gather kicks (chain pairs started); 0 in simple mode
 
     @property
     def macs(self) -> int:
@@ -170,6 +178,24 @@ class _Plan:
     dma_targets: list[str]
     staged: bool = False  # some transfer packs/unpacks on the CPU between transfers
     key: int = 0
+    chainable: bool = True  # scatter-gather: the whole program is one chain pair (accel.contract.scatter)
+    scatter_targets: list[str] = field(default_factory=list)  # operands SG descriptors write (unpacks scattered)
+    gather_sources: list[str] = field(default_factory=list)  # operands SG descriptors read (packs gathered)
+
+
+@dataclass
+class _Job:
+    """One descriptor chain pair: the packets of one program, or of several run back to back.
+
+    ``mm2s``/``s2mm`` are the program entries (buffer label, offset, bytes, -) for messages,
+    ``*_segs`` the descriptors (physical address, bytes, SOF, EOF); ``key`` identifies the
+    programs and their buffer binding (the chain cache key)."""
+
+    key: Any
+    mm2s: list[list[Any]] = field(default_factory=list)
+    s2mm: list[list[Any]] = field(default_factory=list)
+    mm2s_segs: list[tuple[int, int, bool, bool]] = field(default_factory=list)
+    s2mm_segs: list[tuple[int, int, bool, bool]] = field(default_factory=list)
 
 
 def plan_program(program: DriverProgram, spec: Any, max_bytes: int | None = None) -> _Plan:
@@ -195,6 +221,9 @@ def plan_program(program: DriverProgram, spec: Any, max_bytes: int | None = None
         in_operands=[n for n, o in ops.items() if o.get("role") in ("in", "inout")],
         dma_targets=sorted({e[0] for e in program.s2mm if e[0] in ops}),
         staged=any(e[3] for e in (*program.mm2s, *program.s2mm)),
+        chainable=chainable(program, spec.lanes),
+        scatter_targets=sorted({e[3]["dst"] for e in program.s2mm if scatters(program, e)}),
+        gather_sources=sorted({e[3]["src"] for e in program.mm2s if gathers(program, e, spec.lanes)}),
     )
 
 
@@ -213,6 +242,8 @@ class Executor:
         self.sg = bool(getattr(self.dma, "sg", False))
         self._chains: OrderedDict[Any, tuple[Any, Any]] = OrderedDict()
         self._bound: Any = None  # key of the chain pair the DMA's channels run (None: reset state)
+        self._pinned: set[str] = set()  # command buffers a run_many call still needs (not evicted)
+        self.counters = "cycles"  # what a run reads back: see COUNTER_READOUTS
         if self.sg:  # a known state: both channels halted, descriptor pointers 0
             self._reset_dma()
 
@@ -251,9 +282,9 @@ class Executor:
         buf[: len(words)] = np.frombuffer(words, np.uint8)
         buf.flush()
         self._cmd_cache[key] = buf
-        while len(self._cmd_cache) > CMD_CACHE_SIZE:
-            _, old = self._cmd_cache.popitem(last=False)
-            old.freebuffer()
+        evictable = [k for k in self._cmd_cache if k not in self._pinned and k != key]
+        for old_key in evictable[: max(0, len(self._cmd_cache) - CMD_CACHE_SIZE)]:
+            self._cmd_cache.pop(old_key).freebuffer()
         return buf, len(words)
 
     def _scratch_buffer(self, name: str, nbytes: int) -> Any:
@@ -326,13 +357,11 @@ class Executor:
             raise HardwareError(f"the accelerator still reports an error after SOFT_RESET ({err}); reload the overlay")
 
     # ------------------------------------------------------------ run
-    def run(self, program: DriverProgram, operands: dict[str, Any], *, extra_cpu_bytes: int = 0) -> RunResult:
-        """Execute ``program`` on CMA ``operands`` (name -> PynqBuffer); returns a RunResult."""
+    def _bind(self, program: DriverProgram, operands: dict[str, Any]) -> tuple[_Plan, dict[str, Any],
+                                                                              dict[str, _Region], int]:
+        """The program's plan, its buffers (operands, command buffer, scratch) and their DMA regions."""
         program.check_spec(self.spec)
         plan = self._plan(program)
-        t0 = time.perf_counter()
-        mmio0 = self.backend.mmio_ops()
-        sim0 = self.backend.sim_cycles()
         bufs: dict[str, Any] = {}
         for name, op in program.operands.items():
             if name not in operands:
@@ -350,41 +379,80 @@ class Executor:
         regions = {
             n: _Region(int(bufs[n].physical_address), int(bufs[n].nbytes)) for n in plan.mm2s_bufs | plan.s2mm_bufs
         }
-        counts = {"flush": 0, "invalidate": 0, "cpu": int(extra_cpu_bytes), "ddr": 0, "calls": 0, "desc": 0}
+        return plan, bufs, regions, cmd_written
+
+    def _readout(self) -> tuple[str, ...] | None:
+        if self.counters not in COUNTER_READOUTS:
+            raise ValueError(f"counters={self.counters!r} must be one of {', '.join(COUNTER_READOUTS)}")
+        return ("CYCLES",) if self.counters == "cycles" else None
+
+    def _chained(self, plan: _Plan) -> bool:
+        """Whether this run is one descriptor chain pair (scatter-gather mode, nothing staged on the CPU)."""
+        return self.sg and plan.chainable
+
+    def _targets(self, plan: _Plan) -> list[str]:
+        """Operands the DMA writes: the program's S2MM operands, plus, in a chain, its scattered unpacks."""
+        return plan.dma_targets + (plan.scatter_targets if self._chained(plan) else [])
+
+    def _flush_operands(self, program: DriverProgram, plan: _Plan, bufs: dict[str, Any],
+                        counts: dict[str, int]) -> None:
+        gathered = plan.gather_sources if self._chained(plan) else []
+        for name in sorted(plan.mm2s_bufs | set(gathered)):  # inputs: one cache clean per call
+            if name in program.operands:
+                bufs[name].flush()
+                counts["flush"] += bufs[name].nbytes
+        for name in self._targets(plan):  # outputs: clean before the DMA writes them
+            bufs[name].flush()
+            counts["flush"] += bufs[name].nbytes
+
+    def _finish(self, mmio0: int) -> tuple[int, dict[str, int]]:
+        """After the transfers: the accelerator's error check, then the counter readout."""
+        word = self.accel.status_word()
+        err = self.accel.error_from_status(word)
+        if err is not None:
+            raise err
+        run_mmio = self.backend.mmio_ops() - mmio0
+        return run_mmio, self.accel.read_counters(self._readout())
+
+    def _recover_from(self, exc: BaseException) -> None:
+        """After any failure inside a run: reset everything, then re-raise (typed)."""
+        try:
+            self.recover()
+        except AccelError as rec:
+            raise rec from exc
+        if isinstance(exc, (RuntimeError, ValueError)) and not isinstance(exc, AccelError):
+            # the stock driver's own checks (channel not started/idle, size): typed, with context
+            raise DMAError(f"the PYNQ DMA driver refused a transfer: {exc}; the runtime reset the DMA") from exc
+        raise exc
+
+    def run(self, program: DriverProgram, operands: dict[str, Any], *, extra_cpu_bytes: int = 0) -> RunResult:
+        """Execute ``program`` on CMA ``operands`` (name -> PynqBuffer); returns a RunResult."""
+        self._readout()
+        program.check_spec(self.spec)
+        self._plan(program)
+        t0 = time.perf_counter()
+        mmio0 = self.backend.mmio_ops()
+        sim0 = self.backend.sim_cycles()
+        plan, bufs, regions, cmd_written = self._bind(program, operands)
+        counts = {"flush": 0, "invalidate": 0, "cpu": int(extra_cpu_bytes), "ddr": 0, "calls": 0, "desc": 0,
+                  "chains": 0}
 
         try:
             self.accel.clear_counters()
-            for name in plan.mm2s_bufs:  # inputs: one cache clean per call
-                if name in program.operands:
-                    bufs[name].flush()
-                    counts["flush"] += bufs[name].nbytes
-            for name in plan.dma_targets:  # outputs: clean before the DMA writes them
-                bufs[name].flush()
-                counts["flush"] += bufs[name].nbytes
-            if self.sg and not plan.staged:
-                self._run_chains(program, plan, bufs, counts)
+            self._flush_operands(program, plan, bufs, counts)
+            if self._chained(plan):
+                self._run_chains(self._job([(program, plan, bufs)]), counts)
             else:
                 if self.sg:
                     self._bind_single()
                 self._loop(program, plan, bufs, regions, counts)
-            for name in plan.dma_targets:  # outputs: one invalidate per call
+            for name in self._targets(plan):  # outputs: one invalidate per call
                 bufs[name].invalidate()
                 counts["invalidate"] += bufs[name].nbytes
-            word = self.accel.status_word()
-            err = self.accel.error_from_status(word)
-            if err is not None:
-                raise err
-            run_mmio = self.backend.mmio_ops() - mmio0
-            counters = self.accel.read_counters()
+            run_mmio, counters = self._finish(mmio0)
         except BaseException as exc:
-            try:
-                self.recover()
-            except AccelError as rec:
-                raise rec from exc
-            if isinstance(exc, (RuntimeError, ValueError)) and not isinstance(exc, AccelError):
-                # the stock driver's own checks (channel not started/idle, size): typed, with context
-                raise DMAError(f"the PYNQ DMA driver refused a transfer: {exc}; the runtime reset the DMA") from exc
-            raise
+            self._recover_from(exc)
+            raise  # not reached: _recover_from always raises
 
         wall = time.perf_counter() - t0
         sim1 = self.backend.sim_cycles()
@@ -412,7 +480,119 @@ class Executor:
             driver_calls=counts["calls"],
             run_mmio_ops=run_mmio,
             descriptors=counts["desc"],
+            chains=counts["chains"],
         )
+
+    def run_many(self, calls: Sequence[tuple[DriverProgram, dict[str, Any]]]) -> RunResult:
+        """Run several programs back to back as ONE call: one counter clear, one readout.
+
+        Scatter-gather mode: the programs' MM2S descriptors and S2MM descriptors are concatenated
+        into one chain pair (built once per list of programs and buffer binding, cached), started
+        with one kick per channel and one completion wait, so the register accesses do not depend
+        on how many programs run. A program that reads (MM2S) a buffer an earlier program of the
+        chain writes (S2MM) starts a new chain pair after the earlier one completed: the DMA does
+        not order one channel's writes before the other channel's reads. Simple mode runs each
+        program's two-queue loop in turn. Programs that stage data on the CPU (pack/unpack) are
+        refused in scatter-gather mode: run them with :meth:`run`."""
+        if not calls:
+            raise ProgramError("run_many needs at least one (program, operands) pair")
+        self._readout()
+        t0 = time.perf_counter()
+        mmio0 = self.backend.mmio_ops()
+        sim0 = self.backend.sim_cycles()
+        bound: list[tuple[DriverProgram, _Plan, dict[str, Any], dict[str, _Region]]] = []
+        cmd_written = 0
+        self._pinned = set()
+        try:
+            for program, operands in calls:
+                plan, bufs, regions, written = self._bind(program, operands)
+                self._pinned.add(hashlib.sha256(program.scratch["cmd"]["init"].encode()).hexdigest())
+                if self.sg and not plan.chainable:
+                    raise ProgramError(
+                        f"program {program.name!r} stages data on the CPU between transfers (pack/unpack): it "
+                        "cannot be part of a descriptor chain; run it on its own with run()"
+                    )
+                scratch = set(program.scratch) - {"cmd"}
+                if scratch and any(set(p.scratch) & scratch for p, *_ in bound):
+                    raise ProgramError(f"programs of one run_many call share scratch buffer(s) {sorted(scratch)}: "
+                                       "run them one by one")
+                bound.append((program, plan, bufs, regions))
+                cmd_written += written
+        finally:
+            self._pinned = set()
+        counts = {"flush": 0, "invalidate": 0, "cpu": 0, "ddr": 0, "calls": 0, "desc": 0, "chains": 0}
+        try:
+            self.accel.clear_counters()
+            for program, plan, bufs, _ in bound:
+                self._flush_operands(program, plan, bufs, counts)
+            if self.sg:
+                for group in self._hazard_groups(bound):
+                    self._run_chains(self._job([(p, pl, b) for p, pl, b, _ in group]), counts)
+            else:
+                for program, plan, bufs, regions in bound:
+                    self._loop(program, plan, bufs, regions, counts)
+            for _, plan, bufs, _ in bound:
+                for name in self._targets(plan):
+                    bufs[name].invalidate()
+                    counts["invalidate"] += bufs[name].nbytes
+            run_mmio, counters = self._finish(mmio0)
+        except BaseException as exc:
+            self._recover_from(exc)
+            raise  # not reached
+        sim1 = self.backend.sim_cycles()
+        stats: dict[str, Any] = {"programs": len(bound)}
+        for key in ("macs", "dma_bytes_in", "dma_bytes_out", "instructions", "tiles", "panels"):
+            stats[key] = sum(int(p.stats.get(key, 0) or 0) for p, *_ in bound)
+        return RunResult(
+            name="+".join(p.name for p, *_ in bound),
+            backend=self.backend.name,
+            spec=self.spec.name,
+            shape={f"{i}.{n}": list(o["shape"]) for i, (p, *_) in enumerate(bound) for n, o in p.operands.items()},
+            cycles=counters["CYCLES"],
+            counters=counters,
+            cpu_bytes_copied=counts["cpu"],
+            ddr_bytes=counts["ddr"],
+            mmio_ops=self.backend.mmio_ops() - mmio0,
+            dma_transfers=sum(len(p.mm2s) + len(p.s2mm) for p, *_ in bound),
+            wall_s=time.perf_counter() - t0,
+            sim_cycles=None if sim0 is None or sim1 is None else sim1 - sim0,
+            flush_bytes=counts["flush"],
+            invalidate_bytes=counts["invalidate"],
+            cmd_bytes_written=cmd_written,
+            panels=stats["panels"],
+            tiles=stats["tiles"],
+            stats=stats,
+            dma_mode="sg" if self.sg else "simple",
+            driver_calls=counts["calls"],
+            run_mmio_ops=run_mmio,
+            descriptors=counts["desc"],
+            programs=len(bound),
+            chains=counts["chains"],
+        )
+
+    @staticmethod
+    def _hazard_groups(bound: list[Any]) -> list[list[Any]]:
+        """Split a program list where a program reads memory an earlier one of its group writes."""
+        def spans(entries: list[list[Any]], regions: dict[str, _Region]) -> list[tuple[int, int]]:
+            """Per buffer, the physical span [first byte, last byte + 1) the entries touch."""
+            out: dict[str, tuple[int, int]] = {}
+            for b, off, n, _ in entries:
+                lo, hi = out.get(b, (off, off + n))
+                out[b] = (min(lo, off), max(hi, off + n))
+            return [(regions[b].physical_address + lo, regions[b].physical_address + hi) for b, (lo, hi) in out.items()]
+
+        groups: list[list[Any]] = []
+        written: list[tuple[int, int]] = []
+        for item in bound:
+            program, _plan, _bufs, regions = item
+            reads = spans(program.mm2s, regions)
+            clash = any(r0 < w1 and w0 < r1 for r0, r1 in reads for w0, w1 in written)
+            if not groups or clash:
+                groups.append([])
+                written = []
+            groups[-1].append(item)
+            written += spans(program.s2mm, regions)
+        return groups
 
     # ------------------------------------------------------------ scatter-gather
     def _reset_dma(self) -> None:
@@ -452,38 +632,56 @@ class Executor:
             recv.single = DescriptorChain(self.spec, self.backend.allocate, [(base, 1, True, True)])
         self._bind_pair("single", send.single, recv.single)
 
-    def _chain_pair(self, plan: _Plan, program: DriverProgram, bufs: dict[str, Any]) -> tuple[Any, Any]:
-        """The program's (MM2S, S2MM) rings for these buffers: built once per binding, then cached."""
+    def _job(self, items: list[tuple[DriverProgram, _Plan, dict[str, Any]]]) -> _Job:
+        """The descriptor chain pair of one program, or of several concatenated in order."""
+        keys = []
+        job = _Job(key=None)
+        for i, (program, plan, bufs) in enumerate(items):
+            names = sorted(plan.mm2s_bufs | plan.s2mm_bufs | set(plan.scatter_targets) | set(plan.gather_sources))
+            keys.append((plan.key, tuple((n, int(bufs[n].physical_address), int(bufs[n].nbytes)) for n in names)))
+            phys = {n: int(bufs[n].physical_address) for n in names}
+            label = (lambda b: b) if len(items) == 1 else (lambda b, i=i, p=program: f"{p.name}#{i}:{b}")
+            for entry in program.mm2s:  # a gathered pack: one descriptor per row segment, EOF (TLAST) on the last
+                parts = mm2s_segments(program, entry, self.spec.lanes)
+                job.mm2s += [[label(b), off, n, None] for b, off, n in parts]
+                job.mm2s_segs += [(phys[b] + off, n, j == 0, j == len(parts) - 1)
+                                  for j, (b, off, n) in enumerate(parts)]
+            for entry in program.s2mm:  # a scattered unpack: one descriptor per row segment, EOF on the last
+                parts = s2mm_segments(program, entry)
+                job.s2mm += [[label(b), off, n, None] for b, off, n in parts]
+                job.s2mm_segs += [(phys[b] + off, n, j == 0, j == len(parts) - 1)
+                                  for j, (b, off, n) in enumerate(parts)]
+        job.key = keys[0] if len(keys) == 1 else ("many", tuple(keys))
+        return job
+
+    def _chain_pair(self, job: _Job) -> tuple[Any, Any]:
+        """The job's (MM2S, S2MM) rings: built once per programs x buffer binding, then cached."""
         from accel.runtime.sgdma import DescriptorChain
 
-        names = sorted(plan.mm2s_bufs | plan.s2mm_bufs)
-        key = (plan.key, tuple((n, int(bufs[n].physical_address), int(bufs[n].nbytes)) for n in names))
-        pair = self._chains.get(key)
+        pair = self._chains.get(job.key)
         if pair is not None:
-            self._chains.move_to_end(key)
-            return key, pair
-        phys = {n: int(bufs[n].physical_address) for n in names}
-        mm2s = [(phys[b] + off, n, True, True) for b, off, n, _ in program.mm2s]
-        s2mm = [(phys[b] + off, n, True, True) for b, off, n, _ in program.s2mm]
-        pair = (DescriptorChain(self.spec, self.backend.allocate, mm2s),
-                DescriptorChain(self.spec, self.backend.allocate, s2mm))
-        self._chains[key] = pair
+            self._chains.move_to_end(job.key)
+            return pair
+        pair = (DescriptorChain(self.spec, self.backend.allocate, job.mm2s_segs),
+                DescriptorChain(self.spec, self.backend.allocate, job.s2mm_segs))
+        self._chains[job.key] = pair
         while len(self._chains) > CHAIN_CACHE_SIZE:
             old_key, old = self._chains.popitem(last=False)
             if old_key == self._bound:
                 self._bound = None
             for chain in old:
                 chain.free()
-        return key, pair
+        return pair
 
-    def _run_chains(self, program: DriverProgram, plan: _Plan, bufs: dict[str, Any], counts: dict[str, int]) -> None:
+    def _run_chains(self, job: _Job, counts: dict[str, int]) -> None:
         """One kick per channel, one completion wait, then every descriptor's STATUS checked."""
-        key, (mm2s, s2mm) = self._chain_pair(plan, program, bufs)
-        self._bind_pair(key, mm2s, s2mm)
+        mm2s, s2mm = self._chain_pair(job)
+        self._bind_pair(job.key, mm2s, s2mm)
         counts["flush"] += mm2s.rearm() + s2mm.rearm()
         self.dma.recvchannel.kick(s2mm.tail)  # S2MM first: its descriptors are ready before any drain
         self.dma.sendchannel.kick(mm2s.tail)
         counts["calls"] += 2
+        counts["chains"] += 1
         dmap = self.spec.dma
         idle = dmap.dmasr("IDLE")
         err_mask = sum(dmap.dmasr(bit) for bit in DMASR_ERRORS)
@@ -493,12 +691,12 @@ class Executor:
         while True:
             sr = self.dma.recvchannel.dmasr()
             if sr & err_mask:
-                raise self._chain_error("s2mm", sr, program, s2mm)
+                raise self._chain_error("s2mm", sr, job.s2mm, s2mm)
             if sr & idle:
                 break
             srm = self.dma.sendchannel.dmasr()
             if srm & err_mask:
-                raise self._chain_error("mm2s", srm, program, mm2s)
+                raise self._chain_error("mm2s", srm, job.mm2s, mm2s)
             if srm & idle and not mm_idle:  # MM2S finished: S2MM is the one left, no stall yet
                 mm_idle = True
                 continue
@@ -506,21 +704,25 @@ class Executor:
                 # an output the accelerator cannot hand over (drain engine busy) blocks its input too
                 draining = self.accel.decode_status(self.accel.status_word()).get("DRAIN_BUSY", False)
                 chan = "s2mm" if mm_idle or draining else "mm2s"
-                raise self._chain_timeout(chan, sr if mm_idle else srm, program, mm2s if chan == "mm2s" else s2mm,
-                                          blocking)
+                raise self._chain_timeout(chan, sr if mm_idle else srm, job.mm2s if chan == "mm2s" else job.s2mm,
+                                          mm2s if chan == "mm2s" else s2mm, blocking)
             poll.nap()
-        self._check_statuses(program, mm2s, s2mm, counts)
+        self._check_statuses(job, mm2s, s2mm, counts)
 
-    def _check_statuses(self, program: DriverProgram, mm2s: Any, s2mm: Any, counts: dict[str, int]) -> None:
+    def _check_statuses(self, job: _Job, mm2s: Any, s2mm: Any, counts: dict[str, int]) -> None:
         """Every descriptor completed, moved its bytes and (S2MM) ended its packet: else DMAError."""
         dmap = self.spec.dma
         length = self.spec.dma_max_bytes
         errs = dmap.status("DMAINTERR") | dmap.status("DMASLVERR") | dmap.status("DMADECERR")
-        for chan, chain, entries in (("s2mm", s2mm, program.s2mm), ("mm2s", mm2s, program.mm2s)):
+        for chan, chain, entries in (("s2mm", s2mm, job.s2mm), ("mm2s", mm2s, job.mm2s)):
             st = chain.statuses()
             counts["invalidate"] += chain.cache_bytes
-            want = dmap.status("CMPLT") | (dmap.status("RXEOF") if chan == "s2mm" else 0)
-            bad = np.flatnonzero(((st & want) != want) | ((st & errs) != 0) | ((st & length) != chain.nbytes))
+            # S2MM: RXEOF exactly on each packet's last descriptor (a scattered packet spans several)
+            eof = dmap.status("RXEOF")
+            want = np.where(chain.eof, eof, 0) if chan == "s2mm" else np.zeros(chain.count, dtype=np.int64)
+            got_eof = (st & eof) if chan == "s2mm" else want
+            bad = np.flatnonzero(((st & dmap.status("CMPLT")) == 0) | (got_eof != want) | ((st & errs) != 0)
+                                 | ((st & length) != chain.nbytes))
             if bad.size:
                 i = int(bad[0])
                 buf, off, nbytes, _ = entries[i]
@@ -535,11 +737,10 @@ class Executor:
             counts["ddr"] += int(chain.nbytes.sum())
             counts["desc"] += chain.count
 
-    def _chain_error(self, chan: str, sr: int, program: DriverProgram, chain: Any) -> DMAError:
+    def _chain_error(self, chan: str, sr: int, entries: list[list[Any]], chain: Any) -> DMAError:
         bits = [name for bit, name in DMASR_ERRORS.items() if sr & self.spec.dma.dmasr(bit)]
         st = chain.statuses()
         done = int(np.count_nonzero(st & self.spec.dma.status("CMPLT")))
-        entries = program.mm2s if chan == "mm2s" else program.s2mm
         where = (f"after {done} of {chain.count} descriptors (next: {entries[done][2]} bytes at offset "
                  f"{entries[done][1]} of {entries[done][0]!r})" if done < len(entries) else "after the last descriptor")
         return DMAError(
@@ -547,11 +748,10 @@ class Executor:
             f"{'; '.join(_ERR_HINT[b] for b in bits)}; the runtime reset the DMA and the accelerator"
         )
 
-    def _chain_timeout(self, chan: str, sr: int, program: DriverProgram, chain: Any,
+    def _chain_timeout(self, chan: str, sr: int, entries: list[list[Any]], chain: Any,
                        blocking: bool) -> DeviceTimeoutError:
         st = chain.statuses()
         done = int(np.count_nonzero(st & self.spec.dma.status("CMPLT")))
-        entries = program.mm2s if chan == "mm2s" else program.s2mm
         index = min(done, len(entries) - 1)
         return self._timeout(chan, entries[index], sr, index, blocking)
 

@@ -25,6 +25,24 @@ import numpy as np
 import pytest
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip ``epilogue_rtl`` tests while the RTL the simulator builds has no fused epilogue: the
+    capability is the spec's accelerator ``version`` (the VERSION register), not a guess."""
+    marked = [item for item in items if item.get_closest_marker("epilogue_rtl")]
+    if not marked:
+        return
+    from accel.contract.epilogue import RTL_VERSION, supported
+    from accel.overlays.spec import load_spec
+
+    spec = load_spec("z2_default")
+    if supported(spec):
+        return
+    skip = pytest.mark.skip(reason=f"the accelerator RTL (spec version {spec.version}) has no fused epilogue yet "
+                                   f"(needs {RTL_VERSION}): LOAD_EPI/DRAIN_Q answer BAD_OPCODE")
+    for item in marked:
+        item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def accel_spec() -> Any:
     from accel.overlays.spec import load_spec
@@ -45,7 +63,7 @@ def sim_model(accel_spec: Any) -> Iterator[Any]:
 def _accel_sim_session(accel_spec: Any, sim_model: Any) -> Iterator[Any]:
     from accel.runtime import Accelerator
 
-    acc = Accelerator(backend="sim", spec=accel_spec, sim=sim_model)
+    acc = Accelerator(backend="sim", spec=accel_spec, sim=sim_model, counters="all")  # tests check every counter
     yield acc
     acc.close()
 
@@ -64,7 +82,7 @@ def accel_sim(_accel_sim_session: Any) -> Any:
 def _accel_sim_sg_session(accel_spec: Any) -> Iterator[Any]:
     from accel.runtime import Accelerator
 
-    acc = Accelerator(backend="sim", spec=accel_spec.with_dma_mode("sg"))
+    acc = Accelerator(backend="sim", spec=accel_spec.with_dma_mode("sg"), counters="all")
     yield acc
     acc.close()
 

@@ -3,6 +3,7 @@
     accel-run bench [--quick] [--json FILE --md FILE]          # the ablation ladder
     accel-run bench-costmodel [--quick] [--json FILE --md FILE] # cost model vs simulator sweep
     accel-run sim-speed [--spec NAME...] [--json FILE]          # simulated cycles per second
+    accel-run bench-models [--quick] [--json FILE --md FILE]    # whole quantized models, per model
     accel-run docs --write|--check                              # README.md, docs/BENCHMARKS.md
 
 Every ``--json`` file of a measurement is a result file stamped with its provenance
@@ -37,8 +38,8 @@ def _shapes(values: tuple[str, ...]) -> list[tuple[int, int, int]]:
 @click.option("--spec", "specs", multiple=True, help="Spec(s) to run (default: z2_default and kv260).")
 @click.option("--shape", "shapes", multiple=True, metavar="MxNxK[,..]", help="Shape(s) instead of the default set.")
 @click.option("--strategy", "strategies", multiple=True,
-              type=click.Choice(["baseline", "zero_copy", "scheduled", "double_buffer"]),
-              help="Subset of the ladder (default: all four; ratios need the baseline).")
+              type=click.Choice(["baseline", "zero_copy", "scheduled", "double_buffer", "scatter_gather"]),
+              help="Subset of the ladder (default: all five; ratios need the baseline).")
 @click.option("--baseline-tile", default=16, show_default=True, type=int, help="AXI4MLIR-style tile size.")
 @click.option("--seed", default=2024, show_default=True, type=click.IntRange(0, 2**32 - 1), help="Operand RNG seed.")
 @click.option("--backend", default="auto", show_default=True, type=click.Choice(["auto", "sim", "board"]),
@@ -111,12 +112,14 @@ def bench(quick: bool, specs: tuple[str, ...], shapes: tuple[str, ...], strategi
 @click.option("--schedules", default=12, show_default=True, type=click.IntRange(min=1),
               help="Zero-copy schedules simulated per shape.")
 @click.option("--seed", default=2024, show_default=True, type=click.IntRange(0, 2**32 - 1), help="Operand RNG seed.")
+@click.option("--dma-mode", "dma_mode", type=click.Choice(["simple", "sg", "both"]), default="both", show_default=True,
+              help="AXI DMA mode(s) to simulate and price: direct register mode, scatter-gather, or both.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False),
               help="Write the stamped JSON result file here (docs/results/costmodel.json).")
 @click.option("--md", "md_path", type=click.Path(dir_okay=False), help="Also write the markdown report here.")
 @click.option("-q", "--quiet", is_flag=True, help="No per-run lines on stderr.")
 def bench_costmodel(specs: tuple[str, ...], shapes: tuple[str, ...], quick: bool, schedules: int, seed: int,
-                    json_path: str | None, md_path: str | None, quiet: bool) -> None:
+                    dma_mode: str, json_path: str | None, md_path: str | None, quiet: bool) -> None:
     """Cost model vs simulator: predicted and simulated cycles over shapes x schedules.
 
     Prints a markdown report. Exit status 1 unless every result equals numpy, every prediction is
@@ -138,7 +141,8 @@ def bench_costmodel(specs: tuple[str, ...], shapes: tuple[str, ...], quick: bool
             click.echo(msg, err=True)
 
     stamp = make_stamp("costmodel", spec_names, command_line()) if json_path else {}
-    doc = sweep.run_sweep(spec_names, shape_texts, schedules, seed, log)
+    modes = list(sweep.DMA_MODES) if dma_mode == "both" else [dma_mode]
+    doc = sweep.run_sweep(spec_names, shape_texts, schedules, seed, log, modes)
     md = sweep.markdown(doc)
     click.echo(md)
     if json_path:
@@ -177,6 +181,68 @@ def sim_speed(specs: tuple[str, ...], cycles: float, json_path: str | None) -> N
         click.echo(f"wrote {write_result(json_path, doc, stamp)}", err=True)
 
 
+@click.command("bench-models")
+@click.option("--spec", default="z2_default", show_default=True, help="The overlay configuration to compile for.")
+@click.option("--backend", default="auto", show_default=True, type=click.Choice(["auto", "sim", "board"]),
+              help="Runtime backend (auto: the board when its overlay is installed, else the simulator).")
+@click.option("--model", "models", multiple=True, help="Zoo model(s) (default: mlp, gemm, batched, cnn).")
+@click.option("--variant", "variants", multiple=True,
+              help="Zoo variant(s): float, qdq_u8s8, qop_u8s8, dynamic_u8s8, ... (default: all).")
+@click.option("--onnx", "extra", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Also measure this .onnx model (random inputs, no accuracy); repeatable.")
+@click.option("--quick", is_flag=True, help="CI smoke run: the MLP, float and QOperator, 100 samples.")
+@click.option("--samples", default=None, type=click.IntRange(min=1),
+              help="Held-out samples for top-1 accuracy [default: 500; --quick: 100].")
+@click.option("--batch", default=100, show_default=True, type=click.IntRange(min=1),
+              help="Batch the accuracy program is compiled for (the held-out subset runs in chunks of it).")
+@click.option("--ort-runs", default=30, show_default=True, type=click.IntRange(min=1),
+              help="onnxruntime timing: the median of this many runs.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+              help="Write the stamped JSON result file here (docs/results/models.json).")
+@click.option("--md", "md_path", type=click.Path(dir_okay=False), help="Also write the markdown report here.")
+@click.option("-q", "--quiet", is_flag=True, help="No per-model lines on stderr.")
+def bench_models(spec: str, backend: str, models: tuple[str, ...], variants: tuple[str, ...],
+                 extra: tuple[str, ...], quick: bool, samples: int | None, batch: int, ort_runs: int,
+                 json_path: str | None, md_path: str | None, quiet: bool) -> None:
+    """Whole quantized models: compile each zoo model (float and every onnxruntime quantization)
+    into one model program and measure one inference (accelerator MAC share, fabric cycles per
+    layer, host steps, register accesses, DMA transfers, CPU bytes, CMA, projected board time),
+    top-1 accuracy next to onnxruntime's, and onnxruntime's host wall time for scale.
+
+    A model that fails to compile is a row saying why. Exit status 1 if a measured model's
+    outputs differ from its program's CPU reference execution (the reports are written first).
+    """
+    from accel.bench import models as M
+    from accel.bench.provenance import make_stamp, write_result
+    from accel.cli import command_line
+    from accel.overlays.spec import load_spec
+
+    load_spec(spec)
+    cfg = M.ModelsConfig(spec=spec, backend=backend, samples=samples or (M.QUICK_SAMPLES if quick else M.SAMPLES),
+                         batch=batch, ort_runs=ort_runs,
+                         models=tuple(_split(models)) or (M.QUICK_MODELS if quick else M.MODELS),
+                         variants=tuple(_split(variants)) or (M.QUICK_VARIANTS if quick else None),
+                         extra=extra)
+
+    def log(msg: str) -> None:
+        if not quiet:
+            click.echo(msg, err=True)
+
+    command = command_line()
+    stamp = make_stamp("models", [spec], command) if json_path else {}
+    doc = M.run_models(cfg, log)
+    md = M.markdown(doc, command=command)
+    click.echo(md)
+    if json_path:
+        log(f"wrote {write_result(json_path, doc, stamp)}")
+    if md_path:
+        Path(md_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(md_path).write_text(md)
+        log(f"wrote {md_path}")
+    if not M.passed(doc):
+        sys.exit(1)
+
+
 @click.command("docs")
 @click.option("--write", "mode", flag_value="write", help="Render README.md and docs/BENCHMARKS.md.")
 @click.option("--check", "mode", flag_value="check", default=True,
@@ -206,5 +272,5 @@ def _split(values: tuple[str, ...]) -> list[str]:
 
 
 def register(cli: click.Group) -> None:
-    for command in (bench, bench_costmodel, sim_speed, docs):
+    for command in (bench, bench_costmodel, sim_speed, bench_models, docs):
         cli.add_command(command)

@@ -1,7 +1,9 @@
 """Compiler commands of ``accel-run``: ``compile``, ``run``, ``opt`` and ``irdl``.
 
-    accel-run compile IN.mlir|model.onnx -o OUT.json [--spec z2_default]
-    accel-run run IN.mlir|model.onnx|OUT.json [--func NAME] [--check] [--json] [--spec ...]
+    accel-run compile IN.mlir -o OUT.json [--spec z2_default]
+    accel-run compile MODEL.onnx -o MODEL.json [--shape NAME=DIMS] [--batch N] [--epilogue auto|fabric|cpu] [--json]
+    accel-run run IN.mlir|OUT.json [--func NAME] [--check] [--json] [--spec ...]
+    accel-run run MODEL.json|MODEL.onnx [--inputs IN.npz] [--outputs OUT.npz] [--check] [--json]
     accel-run opt IN.mlir --pass-pipeline='builtin.module(accel-match,accel-schedule)' [--print-ir-after-all]
     accel-run irdl [--write|--check]                 # the dialect's IRDL file, generated
 
@@ -77,6 +79,103 @@ def _load_or_compile(src: str, spec: str | None, quiet: bool = False) -> Any:
     return mod
 
 
+def _is_model(src: str) -> bool:
+    """An ONNX model or a model program file (``pynq-accel/model-program``)."""
+    if src.endswith(".onnx"):
+        return True
+    if not src.endswith(".json") or not Path(src).is_file():
+        return False
+    from accel.contract.model import FORMAT
+
+    with open(src, encoding="utf-8") as f:
+        head = f.read(4096)
+    return f'"format": "{FORMAT}"' in head
+
+
+def _compile_model(src: str, spec: str, shape: tuple[str, ...], batch: int | None,
+                   epilogue: str | None = None) -> Any:
+    from accel.compiler import compile_model
+    from accel.compiler.frontend import parse_shapes
+
+    if not Path(src).is_file():
+        raise CompileError(f"no such input file: {src}")
+    return compile_model(src, spec, shapes=parse_shapes(list(shape)), batch=batch, epilogue=epilogue)
+
+
+def _random_inputs(mp: Any, seed: int) -> dict[str, Any]:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    out = {}
+    for e in mp.inputs:
+        dt = np.dtype(e["dtype"])
+        if dt.kind == "f":
+            out[e["name"]] = rng.standard_normal(e["shape"]).astype(dt)
+        elif dt.kind in "iu":
+            info = np.iinfo(dt)
+            out[e["name"]] = rng.integers(max(info.min, -128), min(info.max, 255) + 1, size=e["shape"], dtype=dt)
+        else:
+            out[e["name"]] = rng.integers(0, 2, size=e["shape"]).astype(dt)
+    return out
+
+
+def _read_npz(path: str) -> dict[str, Any]:
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError) as exc:
+        raise ProgramError(f"--inputs {path}: not a readable .npz file ({exc}); write one with "
+                           "numpy.savez(path, **{input_name: array})") from None
+
+
+def _run_model(src: str, spec: str | None, backend: str, inputs: str | None, outputs: str | None, check: bool,
+               as_json: bool, seed: int, shape: tuple[str, ...], batch: int | None) -> None:
+    import warnings
+
+    import numpy as np
+
+    from accel.contract.model import ModelProgram
+    from accel.runtime import Accelerator
+    from accel.runtime.model import load_model, reference
+
+    mp = ModelProgram.load(src) if src.endswith(".json") else _compile_model(src, spec or "z2_default", shape, batch)
+    feed = _read_npz(inputs) if inputs else _random_inputs(mp, seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with Accelerator(backend=backend, spec=spec or mp.spec_name) as acc, load_model(acc, mp) as model:
+            got = model(feed)
+            run = model.last
+    mismatch: list[str] = []
+    if check:
+        ref = reference(mp, feed)
+        mismatch = [k for k in got if not np.array_equal(got[k], ref[k])]
+    if outputs:
+        np.savez(outputs, **got)
+    summary = run.summary() if run is not None else {}
+    if as_json:
+        click.echo(json.dumps({"spec": mp.spec_name, "backend": backend, "correct": (not mismatch) if check else None,
+                               "outputs": {k: {"shape": list(v.shape), "dtype": str(v.dtype)} for k, v in got.items()},
+                               "model": mp.summary, "run": run.to_dict() if run is not None else {}}, default=str))
+    else:
+        for st in run.steps if run is not None else []:
+            if st.kind == "accel":
+                click.echo(f"  {st.node} ({st.op}): accelerator {st.cycles} cycles, {st.mmio_ops} register accesses, "
+                           f"{st.dma_transfers} DMA transfers")
+        click.echo(f"{len(mp.steps)} steps ({summary.get('accel_steps', 0)} accelerator, "
+                   f"{summary.get('host_steps', 0)} host): {summary.get('cycles', 0)} fabric cycles, "
+                   f"{summary.get('cpu_bytes', 0)} CPU bytes; outputs "
+                   + ", ".join(f"{k} {list(v.shape)} {v.dtype}" for k, v in got.items())
+                   + ("" if not check else
+                      (" MISMATCH vs CPU reference" if mismatch else " equal to the CPU reference")))
+        if outputs:
+            click.echo(f"wrote {outputs}")
+    if mismatch:
+        click.secho(f"error: outputs {mismatch} differ from the program's CPU reference execution", fg="red", err=True)
+        sys.exit(1)
+
+
 def _describe(fn: Any) -> str:
     s = fn.program.schedule
     flags = [s["order"]] + (["db"] if s["double_buffer"] else []) + (["staging"] if s["staging"] else [])
@@ -92,9 +191,28 @@ def register(cli: click.Group) -> None:
     @click.option("--func", "func_name", default=None, help="with --emit program: the function to write")
     @click.option("--emit", type=click.Choice(["module", "program"]), default="module", show_default=True,
                   help="module: all functions + bindings/constants; program: one bare driver program")
+    @click.option("--shape", "shape", multiple=True, metavar="NAME=DIMS",
+                  help="ONNX: static dims of a graph input, e.g. --shape input=1,3,32,32 (repeatable)")
+    @click.option("--batch", type=click.IntRange(min=1), default=None, help="ONNX: size of a symbolic first dim")
+    @click.option("--json", "as_json", is_flag=True, help="ONNX: print the placement report as JSON")
+    @click.option("--epilogue", type=click.Choice(["auto", "fabric", "cpu"]), default="auto", show_default=True,
+                  help="ONNX: requantize quantized matmuls on the fabric's fused epilogue or on the CPU "
+                       "(auto: fabric when the spec's accelerator version has it)")
     @_guard
-    def compile_cmd(src: str, output: str | None, spec: str, func_name: str | None, emit: str) -> None:
-        """Compile linalg.matmul functions (MLIR or ONNX) into driver programs."""
+    def compile_cmd(src: str, output: str | None, spec: str, func_name: str | None, emit: str,
+                    shape: tuple[str, ...], batch: int | None, as_json: bool, epilogue: str) -> None:
+        """Compile an ONNX model into one model program (placement report printed), or the
+        linalg.matmul functions of an MLIR file into driver programs."""
+        if src.endswith(".onnx"):
+            mp = _compile_model(src, spec, shape, batch, epilogue)
+            out = Path(output) if output else Path(src).with_suffix(".json")
+            mp.save(out)
+            if as_json:
+                click.echo(json.dumps({"placement": mp.placement, "summary": mp.summary, "output": str(out)}))
+            else:
+                click.echo(mp.report())
+                click.echo(f"wrote {out}")
+            return
         mod = _load_or_compile(src, spec)
         out = Path(output) if output else Path(src).with_suffix(".accel.json")
         if emit == "program":
@@ -126,10 +244,23 @@ def register(cli: click.Group) -> None:
     @click.option("--backend", type=click.Choice(["auto", "sim", "board"]), default="auto", show_default=True)
     @click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1),
                   help="seed of the random inputs")
+    @click.option("--inputs", type=click.Path(exists=True, dir_okay=False), default=None,
+                  help="model: .npz of the graph inputs by name (default: random inputs)")
+    @click.option("--outputs", type=click.Path(dir_okay=False), default=None,
+                  help="model: write the graph outputs by name to this .npz")
+    @click.option("--shape", "shape", multiple=True, metavar="NAME=DIMS", help="ONNX input: static input dims")
+    @click.option("--batch", type=click.IntRange(min=1), default=None, help="ONNX input: symbolic first dim")
     @_guard
     def run_cmd(src: str, func_name: str | None, check: bool, as_json: bool, spec: str | None, backend: str,
-                seed: int) -> None:
-        """Compile if needed, run each function on random inputs, check against numpy, print cycles."""
+                seed: int, inputs: str | None, outputs: str | None, shape: tuple[str, ...],
+                batch: int | None) -> None:
+        """Run a model (ONNX or model program: --inputs/--outputs .npz, --check against its CPU
+        reference), or compile-if-needed and run MLIR functions on random inputs against numpy."""
+        if _is_model(src):
+            _run_model(src, spec, backend, inputs, outputs, check, as_json, seed, shape, batch)
+            return
+        if inputs or outputs:
+            raise ProgramError(f"--inputs/--outputs are for models (.onnx or a model program); {src} is not one")
         import warnings
 
         import numpy as np

@@ -39,12 +39,14 @@ _ATTR_KINDS = {
     "bool": ("#builtin.integer", (bool,)),
     "str": ("#builtin.string", (str,)),
     "dict": ("#builtin.dictionary", (dict,)),
+    "list": ("#builtin.array", (list,)),
 }
 # operand/result kinds -> IRDL base types
 _TYPE_KINDS = {
     "memref": ("!builtin.memref",),
     "tensor": ("!builtin.tensor",),
     "shaped": ("!builtin.memref", "!builtin.tensor"),
+    "value": (),  # any type: model-level ops carry the importer's !torch.vtensor types
 }
 
 
@@ -59,6 +61,7 @@ class OpDef:
     attrs: dict[str, str] = field(default_factory=dict)  # required
     optional_attrs: dict[str, str] = field(default_factory=dict)
     isa: str | None = None  # the spec opcode this op encodes (instruction ops)
+    variadic: bool = False  # operands and results: any number (model-level host steps)
 
 
 # Fields of each instruction (ARCHITECTURE.md section 1); names are the spec's [isa.fields].
@@ -141,6 +144,41 @@ _OPS: tuple[OpDef, ...] = (
         operands=(("buffer", "memref"),),
         results=(("value", "tensor"),),
     ),
+    # ---- model level (accel-onnx-partition -> accel-model-emit): one compiled ONNX model
+    OpDef(
+        "weight",
+        "A constant tensor of a model (initializer / onnx.Constant): base64 data, C order, in the weight region.",
+        results=(("value", "value"),),
+        attrs={"data": "str", "dtype": "str", "shape": "list"},
+        optional_attrs={"node": "str", "op": "str"},  # a constant folded from ONNX node `node`
+    ),
+    OpDef(
+        "view",
+        "A folded Reshape/Flatten/Squeeze/Identity, or a contiguous slice at `byte_offset`: the operand's bytes.",
+        operands=(("source", "value"),),
+        results=(("value", "value"),),
+        attrs={"node": "str", "op": "str"},
+        optional_attrs={"byte_offset": "int"},
+    ),
+    OpDef(
+        "matmul",
+        "An accelerator step: int8 [m, k] x int8 [k, n] -> int32 [m, n] (`accel.program`: its driver program).",
+        operands=(("a", "value"), ("b", "value")),
+        results=(("c", "value"),),
+        attrs={"node": "str", "op": "str", "m": "int", "n": "int", "k": "int"},
+        # epilogue: the fabric's fused epilogue (bias, scale, zero_point, lo, hi, b_zero_point, a_dtype,
+        # out_dtype): the product is then 8-bit, computed by LOAD_EPI/DRAIN_Q (driver program version 2)
+        optional_attrs={"accel.program": "str", "epilogue": "dict"},
+    ),
+    OpDef(
+        "host",
+        "A CPU step: host operation `op` (accel.contract.hostops) with `attrs`, for ONNX node `node`.",
+        operands=(("inputs", "value"),),
+        results=(("outputs", "value"),),
+        attrs={"node": "str", "op": "str", "attrs": "dict"},
+        optional_attrs={"onnx_op": "str", "macs": "int"},
+        variadic=True,
+    ),
 )
 OPS: dict[str, OpDef] = {f"{DIALECT}.{d.name}": d for d in _OPS}
 INSTRUCTION_OPS = {name: d.isa for name, d in OPS.items() if d.isa}
@@ -175,11 +213,19 @@ def irdl_text() -> str:
             out.append(f"    {v} = irdl.any_of({', '.join(names)})")
             return v
 
+        def constraint(kind: str, counter: list[int] = counter) -> str:
+            if _TYPE_KINDS[kind]:
+                return fresh("t", _TYPE_KINDS[kind])
+            counter[0] += 1
+            out.append(f"    %t{counter[0]} = irdl.any")
+            return f"%t{counter[0]}"
+
+        many = "variadic " if d.variadic else ""
         if d.operands:
-            vals = [f"{n}: {fresh('t', _TYPE_KINDS[k])}" for n, k in d.operands]
+            vals = [f"{n}: {many}{constraint(k)}" for n, k in d.operands]
             out.append(f"    irdl.operands({', '.join(vals)})")
         if d.results:
-            vals = [f"{n}: {fresh('t', _TYPE_KINDS[k])}" for n, k in d.results]
+            vals = [f"{n}: {many}{constraint(k)}" for n, k in d.results]
             out.append(f"    irdl.results({', '.join(vals)})")
         if d.attrs:
             vals = [f'"{n}" = {fresh("a", (_ATTR_KINDS[k][0],))}' for n, k in d.attrs.items()]
@@ -200,9 +246,11 @@ def verify_structure(name: str, attrs: dict[str, Any], n_operands: int, n_result
     if d is None:
         known = ", ".join(sorted(OPS))
         raise _fail(f"unknown op '{name}' (the accel dialect has {known})", name, loc)
-    if n_operands != len(d.operands):
+    if d.variadic:
+        pass  # any number of operands and results (host steps)
+    elif n_operands != len(d.operands):
         raise _fail(f"'{name}' takes {len(d.operands)} operand(s), got {n_operands}", name, loc)
-    if n_results != len(d.results):
+    elif n_results != len(d.results):
         raise _fail(f"'{name}' has {len(d.results)} result(s), got {n_results}", name, loc)
     for aname, kind in list(d.attrs.items()) + list(d.optional_attrs.items()):
         if aname not in attrs:

@@ -102,4 +102,48 @@ irdl.dialect @accel {
     %t2 = irdl.base "!builtin.tensor"
     irdl.results(value: %t2)
   }
+  // A constant tensor of a model (initializer / onnx.Constant): base64 data, C order, in the weight region.
+  irdl.operation @weight {
+    %t1 = irdl.any
+    irdl.results(value: %t1)
+    %a2 = irdl.base "#builtin.string"
+    %a3 = irdl.base "#builtin.string"
+    %a4 = irdl.base "#builtin.array"
+    irdl.attributes {"data" = %a2, "dtype" = %a3, "shape" = %a4}
+  }
+  // A folded Reshape/Flatten/Squeeze/Identity, or a contiguous slice at `byte_offset`: the operand's bytes.
+  irdl.operation @view {
+    %t1 = irdl.any
+    irdl.operands(source: %t1)
+    %t2 = irdl.any
+    irdl.results(value: %t2)
+    %a3 = irdl.base "#builtin.string"
+    %a4 = irdl.base "#builtin.string"
+    irdl.attributes {"node" = %a3, "op" = %a4}
+  }
+  // An accelerator step: int8 [m, k] x int8 [k, n] -> int32 [m, n] (`accel.program`: its driver program).
+  irdl.operation @matmul {
+    %t1 = irdl.any
+    %t2 = irdl.any
+    irdl.operands(a: %t1, b: %t2)
+    %t3 = irdl.any
+    irdl.results(c: %t3)
+    %a4 = irdl.base "#builtin.string"
+    %a5 = irdl.base "#builtin.string"
+    %a6 = irdl.base "#builtin.integer"
+    %a7 = irdl.base "#builtin.integer"
+    %a8 = irdl.base "#builtin.integer"
+    irdl.attributes {"node" = %a4, "op" = %a5, "m" = %a6, "n" = %a7, "k" = %a8}
+  }
+  // A CPU step: host operation `op` (accel.contract.hostops) with `attrs`, for ONNX node `node`.
+  irdl.operation @host {
+    %t1 = irdl.any
+    irdl.operands(inputs: variadic %t1)
+    %t2 = irdl.any
+    irdl.results(outputs: variadic %t2)
+    %a3 = irdl.base "#builtin.string"
+    %a4 = irdl.base "#builtin.string"
+    %a5 = irdl.base "#builtin.dictionary"
+    irdl.attributes {"node" = %a3, "op" = %a4, "attrs" = %a5}
+  }
 }

@@ -4,6 +4,8 @@ from .base import REGISTRY, Option, Pass, register
 from .emit import AccelEmit
 from .lower import AccelLower
 from .match import AccelMatch
+from .model_emit import AccelModelEmit
+from .onnx_partition import AccelOnnxPartition
 from .schedule import AccelSchedule
 
-__all__ = ["REGISTRY", "AccelEmit", "AccelLower", "AccelMatch", "AccelSchedule", "Option", "Pass", "register"]
+__all__ = ["REGISTRY", "AccelEmit", "AccelLower", "AccelMatch", "AccelModelEmit", "AccelOnnxPartition", "AccelSchedule", "Option", "Pass", "register"]

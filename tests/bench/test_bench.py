@@ -16,7 +16,7 @@ from accel.contract.lowering import build_program
 from accel.overlays.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
-STRATEGIES = ("baseline", "zero_copy", "scheduled", "double_buffer")
+STRATEGIES = ("baseline", "zero_copy", "scheduled", "double_buffer", "scatter_gather")
 QUICK_SHAPES = ("20x28x32", "64x64x64")
 
 
@@ -63,6 +63,16 @@ def test_host_profile_reproduces_axi4mlir_256():
     assert 0.08 < host["total"] < 0.112
     assert profiles_for("pynq-z2")[0].name == "a9-native"
     assert profiles_for("kv260")[0].name == "a53-native"
+
+
+def test_host_profile_prices_driver_calls_not_packets():
+    """Scatter-gather: 49 packets, 2 driver calls (one kick per channel); without a driver-call count
+    (simple mode, older result files) every transfer is one call."""
+    _, py = profiles_for("pynq-z2")
+    sg = py.host_seconds({"dma_transfers": 49, "driver_calls": 2})
+    simple = py.host_seconds({"dma_transfers": 49})
+    assert sg["dma_calls"] == pytest.approx(2 * py.dma_call_ns * 1e-9)
+    assert simple["dma_calls"] == pytest.approx(49 * py.dma_call_ns * 1e-9)
 
 
 def test_cli_registers_bench():
@@ -131,6 +141,15 @@ def test_quick_baseline_and_ours_agree_and_are_correct(quick_run):
         assert by["double_buffer"]["cpu_bytes_copied"] == 0
         assert by["baseline"]["schedule"]["staging"] is True
         assert by["baseline"]["schedule"]["stationarity"] == "N"
+        # rung 5: the same schedule family on the scatter-gather DMA build, side by side
+        sg, db = by["scatter_gather"], by["double_buffer"]
+        assert (sg["dma_mode"], db["dma_mode"]) == ("sg", "simple")
+        assert sg["driver_calls"] == 2 and db["driver_calls"] == db["dma_transfers"]
+        assert sg["mmio_ops"] <= 16 < db["mmio_ops"]
+        assert sg["projection"]["host_pynq_s"] < db["projection"]["host_pynq_s"]
+        assert set(sg["counters"]) == set(db["counters"]) and sg["counters"]["CYCLES"] == sg["cycles"]
+    sg_mmio = {r["mmio_ops"] for r in rows if r["strategy"] == "scatter_gather"}
+    assert len(sg_mmio) == 1, sg_mmio  # the same register accesses for every shape
 
 
 def test_quick_markdown_well_formed(quick_run):

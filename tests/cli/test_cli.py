@@ -45,6 +45,53 @@ def test_matmul_mismatch_exits_1(cli, monkeypatch) -> None:
     assert "MISMATCH" in res.output
 
 
+def test_matmul_int32_bias_and_zero_points(cli) -> None:
+    args = ["matmul", "-m", "17", "-n", "9", "-k", "5", "--backend", "sim", "--json", "--bias-seed", "3",
+            "--a-zero-point", "4", "--b-zero-point", "-2"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["correct"] is True and out["out_dtype"] == "int32"
+    assert out["epilogue_host_bytes"] == 17 * 5 + 5 * 9 + 2 * 17 * 9 * 4  # rowsum(A), colsum(B), a pass over C
+
+
+@pytest.mark.parametrize("extra,needle", [
+    (["--out-dtype", "int8"], "scale is required"),
+    (["--out-dtype", "int8", "--scale", "0.1", "--clamp", "0,300"], "clamp=(0, 300)"),
+    (["--out-dtype", "uint8", "--scale", "0.1,0.2"], "scale must be one float32 or one per output column"),
+    (["--out-dtype", "int8", "--scale", "-1"], "scale[0]"),
+    (["--out-dtype", "int8", "--scale", "x"], "--scale must be comma-separated numbers"),
+    (["--scale", "0.5"], "scale applies to int8/uint8 output only"),
+    (["--clamp", "1"], "--clamp must be 2 comma-separated integers"),
+    (["--bias", "1,2"], "bias must have one int32 per output column"),
+    (["--bias", "1,2,3,4", "--bias-seed", "1"], "not both"),
+    (["--a-dtype", "uint8", "--a-zero-point", "-1"], "a_zero_point=-1"),
+    (["--out-dtype", "uint8", "--scale", "1", "--zero-point", "256"], "zero_point=256"),
+])
+def test_matmul_epilogue_option_errors(cli, extra, needle) -> None:
+    """Bad epilogue options fail with exit 2 and a message naming them, before a backend opens."""
+    res = CliRunner().invoke(cli, ["matmul", "-m", "4", "-n", "4", "-k", "4", "--backend", "sim", *extra])
+    assert res.exit_code == 2, res.output
+    assert needle in res.output and "Traceback" not in res.output
+    assert "opening the sim backend" not in res.output
+
+
+@pytest.mark.epilogue_rtl
+@pytest.mark.parametrize("extra", [
+    ["--out-dtype", "int8", "--scale", "0.01", "--bias-seed", "1"],
+    ["--out-dtype", "uint8", "--a-dtype", "uint8", "--a-zero-point", "128", "--scale", "0.02", "--zero-point", "3",
+     "--clamp", "3,255"],
+    ["--out-dtype", "int8", "--b-dtype", "uint8", "--b-zero-point", "128", "--scale", ",".join(["0.01"] * 21)],
+    ["--a-dtype", "uint8", "--b-dtype", "uint8", "--a-zero-point", "10", "--b-zero-point", "250"],
+])
+def test_matmul_epilogue_on_the_fabric(cli, extra) -> None:
+    res = CliRunner().invoke(cli, ["matmul", "-m", "37", "-n", "21", "-k", "19", "--backend", "sim", "--json", *extra])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    item = 4 if out["out_dtype"] == "int32" else 1
+    assert out["correct"] is True and out["counters"]["BYTES_OUT"] == 37 * 21 * item
+
+
 def test_user_errors_are_one_line(cli) -> None:
     res = CliRunner().invoke(cli, ["matmul", "-m", "4", "-n", "4", "-k", "4", "--spec", "nope"])
     assert res.exit_code == 2
@@ -63,7 +110,7 @@ def test_info(cli) -> None:
 def test_every_command_is_registered(cli) -> None:
     res = CliRunner().invoke(cli, ["--help"])
     assert res.exit_code == 0, res.output
-    for name in ("demo", "matmul", "info", "compile", "run", "opt", "irdl", "bench", "bench-costmodel", "sim-speed",
+    for name in ("demo", "matmul", "info", "compile", "run", "opt", "irdl", "bench", "bench-costmodel", "bench-models", "sim-speed",
                  "docs", "spec", "hwh", "estimate", "sim-build", "vivado-params", "build-bitstream"):
         assert f"  {name} " in res.output, name
 

@@ -37,7 +37,7 @@ def kernel_name(tmp_path, monkeypatch) -> str:
 
 def test_there_are_notebooks():
     names = [p.stem for p in NOTEBOOKS]
-    assert names == ["01_getting_started", "02_compile_mlir", "03_schedules_and_zero_copy"]
+    assert names == ["01_getting_started", "02_compile_mlir", "03_schedules_and_zero_copy", "04_quantized_model"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -129,4 +129,60 @@ def test_shipped_compiled_programs_are_current(spec):
     assert shipped["matmul"].program.to_dict() == fresh["matmul"].program.to_dict(), (
         f"stale notebooks/compiled/matmul.{spec}.accel.json: re-run the accel-run compile line at the top of "
         "notebooks/compiled/matmul.mlir"
+    )
+
+
+BLOCK_HOST_TOOLS = '''
+import importlib.abc, sys
+class _NoHostTools(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("iree", "onnx", "onnxruntime"):
+            raise ImportError(f"{name}: no MLIR, onnx or onnxruntime on a board install")
+sys.meta_path.insert(0, _NoHostTools())
+'''
+
+
+def test_notebook_04_runs_on_a_board_install(kernel_name, tmp_path, monkeypatch):
+    """A board install has no MLIR, no onnx and no onnxruntime (32-bit ARM): notebook 04 skips
+    training, quantization and compilation and runs the shipped model program."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+
+    site = tmp_path / "board-site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(BLOCK_HOST_TOOLS)
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    path = next(p for p in NOTEBOOKS if p.stem == "04_quantized_model")
+    nb = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(nb, kernel_name=kernel_name, timeout=TIMEOUT_S,
+                                     resources={"metadata": {"path": str(path.parent)}})
+    try:
+        client.execute()
+    except nbclient.exceptions.CellExecutionError as exc:
+        pytest.fail(f"{path.name} on a board install: {exc}")
+    text = "".join(out.get("text", "") for cell in nb.cells if cell.cell_type == "code"
+                   for out in cell.get("outputs", []) if out.get("output_type") == "stream")
+    assert "no MLIR compiler / onnxruntime here (a board install)" in text
+    assert "equal to the CPU reference" in text and "quantized, on the accelerator" in text
+    assert "onnxruntime's accuracy: on the host" in text and "float, onnxruntime" not in text
+
+
+@pytest.mark.parametrize("spec", ["z2_default", "kv260"])
+def test_shipped_model_programs_are_current(spec):
+    """notebooks/compiled/mlp_quant.<spec>.model.json is what the compiler emits today for the
+    shipped quantized model (notebook 04 runs it on a board, where nothing can compile)."""
+    compiler = pytest.importorskip("accel.compiler")
+    pytest.importorskip("iree.compiler")
+    pytest.importorskip("onnx")
+    from accel.contract.model import ModelProgram
+
+    folder = NOTEBOOKS[0].parent / "compiled"
+    shipped = ModelProgram.load(folder / f"mlp_quant.{spec}.model.json")
+    batch = shipped.inputs[0]["shape"][0]
+    fresh = compiler.compile(folder / "mlp_quant.onnx", spec=spec, batch=batch)
+    assert Path(shipped.source).name == Path(fresh.source).name == "mlp_quant.onnx"
+    shipped.source = fresh.source  # the path as it was given to the compiler, not a difference in the program
+    assert shipped.to_dict() == fresh.to_dict(), (
+        f"stale notebooks/compiled/mlp_quant.{spec}.model.json: cd notebooks && accel-run compile "
+        f"compiled/mlp_quant.onnx -o compiled/mlp_quant.{spec}.model.json --spec {spec} --batch {batch}"
     )

@@ -11,7 +11,7 @@ def kv_acc(request):
     from accel.overlays.spec import load_spec
     from accel.runtime import Accelerator
 
-    acc = Accelerator(backend="sim", spec=load_spec("kv260").with_dma_mode(request.param))
+    acc = Accelerator(backend="sim", spec=load_spec("kv260").with_dma_mode(request.param), counters="all")
     yield acc
     acc.close()
 
