@@ -5,6 +5,11 @@
  * select as the address MSB: 2*KMAX/L words. Write port: one L-byte word of one row
  * (LOAD_A chunks). Read port: column k of every row at once, A[r][k] for r < ROWS, one
  * cycle after rd_en (synchronous block RAM read, then a byte select).
+ *
+ * The byte select's lane index is registered once per row (kept apart from synthesis'
+ * register merging): one shared register would drive the select pins of every row's
+ * L:1 byte multiplexer (ROWS * 8 * L/4 LUT inputs per bit, over 1,000 on KV260) across
+ * all the rows' block RAMs.
  */
 
 `resetall
@@ -77,20 +82,14 @@ end
 wire [ADDR_W-1:0] wr_addr = {wr_bank, wr_word[WORD_W-1:0]};
 wire [ADDR_W-1:0] rd_addr = {rd_bank, rd_k[SHIFT +: WORD_W]};
 
-reg [SHIFT-1:0] rd_lane_reg;
-
-always @(posedge clk) begin
-    if (rd_en) begin
-        rd_lane_reg <= rd_k[SHIFT-1:0];
-    end
-end
-
 genvar r;
 generate
     for (r = 0; r < ROWS; r = r + 1) begin : row
         (* ram_style = "block" *)
         reg [DATA_WIDTH-1:0] mem [0:2**ADDR_W-1];
         reg [DATA_WIDTH-1:0] rd_word_reg;
+        // this row's copy of the lane index of the word being read
+        reg [SHIFT-1:0] rd_lane_reg;
 
         always @(posedge clk) begin
             if (wr_en && wr_row == r[ROW_WIDTH-1:0]) begin
@@ -98,6 +97,15 @@ generate
             end
             if (rd_en) begin
                 rd_word_reg <= mem[rd_addr];
+            end
+        end
+
+        // kept: yosys would merge the identical copies back into one register (a keep on the
+        // reg declaration does not stop that; one on the process does)
+        (* keep *)
+        always @(posedge clk) begin
+            if (rd_en) begin
+                rd_lane_reg <= rd_k[SHIFT-1:0];
             end
         end
 

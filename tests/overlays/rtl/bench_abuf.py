@@ -39,18 +39,26 @@ async def test_write_then_read_columns(dut):
         mem[b, r, w * L : w * L + L] = list(data)
     await FallingEdge(dut.clk)
     dut.wr_en.value = 0
-    # back-to-back reads, checked one cycle later; rd_en low holds the output
+    # back-to-back reads, checked one cycle later; then reads with idle cycles between them,
+    # where rd_en low must hold the output (every row's byte select keeps its lane) while
+    # rd_k moves to another lane
     reads = [(rng.randrange(2), rng.randrange(min(KMAX, 4 * L))) for _ in range(200)]
     reads += [(rng.randrange(2), rng.randrange(KMAX)) for _ in range(200)]
+    reads += [None if rng.random() < 0.4 else (rng.randrange(2), rng.randrange(KMAX)) for _ in range(300)]
     prev = None
-    for item in [*reads, None]:
+    for item in [*reads, "end"]:
         await FallingEdge(dut.clk)
         if prev is not None:
             got = int(dut.rd_data.value)
             col = [(got >> (8 * r)) & 0xFF for r in range(ROWS)]
             assert col == list(mem[prev[0], :, prev[1]]), prev
-        if item is None:
+        if item == "end":
             break
+        if item is None:
+            dut.rd_en.value = 0
+            dut.rd_bank.value = rng.randrange(2)
+            dut.rd_k.value = rng.randrange(KMAX)
+            continue
         bank, k = item
         dut.rd_en.value = 1
         dut.rd_bank.value = bank

@@ -6,11 +6,75 @@ import random
 
 import cocotb
 from bench_util import bursty, param, pauses, start
-from cocotb.triggers import RisingEdge
+from cocotb.triggers import FallingEdge, RisingEdge
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 W = param("DATA_WIDTH", 64)
 L = W // 8
+MASK16 = 0xFFFF
+
+
+class CycleModel:
+    """The unpacker's cycle-level contract, one state update per clock edge.
+
+    A plain transcription of the unregistered reference algorithm (the first version of the
+    RTL): each cycle the current chunk needs min(rem, L) bytes; it leaves when they are
+    buffered (and the sink takes it, if it is in the window); a beat is taken when at most L
+    bytes remain after that. The RTL computes the same decisions from registered next-state
+    conditions; the bench checks that every handshake and every output happen in the same
+    cycle as here, so the pipelining cannot change a cycle count.
+    """
+
+    def __init__(self):
+        self.busy = False
+        self.buf: list[int] = []
+        self.rows = self.row = self.row_len = self.rem = self.chunk = 0
+        self.c_lo = self.c_last = self.last_lanes = 0
+
+    def outputs(self, s_valid: bool, m_ready: bool) -> dict[str, int]:
+        """This cycle's handshake outputs (and the chunk, when valid)."""
+        last_chunk = self.rem <= L
+        need = self.rem if last_chunk else L
+        have = need <= len(self.buf)
+        in_win = self.c_lo <= self.chunk <= self.c_last
+        at_c_last = self.chunk == self.c_last
+        advance = self.busy and have and (not in_win or m_ready)
+        left = len(self.buf) - (need if advance else 0)
+        room = left <= L
+        lanes = self.last_lanes if at_c_last else L
+        return {
+            "busy": int(self.busy),
+            "s_axis_tready": int(self.busy and room),
+            "m_axis_tvalid": int(self.busy and have and in_win),
+            "data": int.from_bytes(bytes(self.buf[:lanes]), "little") if have else 0,
+            "user": (self.row << 16) | ((self.chunk - self.c_lo) & MASK16),
+            "last": int(self.row == self.rows - 1 and at_c_last),
+            "lanes": lanes,
+            "_advance": int(advance),
+            "_need": need,
+            "_accept": int(self.busy and room and s_valid),
+        }
+
+    def step(self, out: dict[str, int], beat: bytes, cfg: tuple[int, int, int, int] | None) -> None:
+        """The clock edge: consume the chunk, append the beat, or start a configuration."""
+        if self.busy:
+            if out["_advance"]:
+                del self.buf[: out["_need"]]
+                if self.rem <= L:
+                    self.rem, self.chunk, self.row = self.row_len, 0, self.row + 1
+                    if self.row == self.rows:
+                        self.busy = False
+                else:
+                    self.rem -= L
+                    self.chunk += 1
+            if out["_accept"]:
+                self.buf.extend(beat)
+        elif cfg is not None:
+            rows, row_len, win_lo, win_cnt = cfg
+            win_end = win_lo + win_cnt - 1
+            self.busy, self.buf = True, []
+            self.rows, self.row, self.row_len, self.rem, self.chunk = rows, 0, row_len, row_len, 0
+            self.c_lo, self.c_last, self.last_lanes = win_lo // L, win_end // L, win_end % L + 1
 
 
 class Bench:
@@ -19,8 +83,41 @@ class Bench:
         self.src = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst)
         self.snk = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst)
         self.errors: list[str] = []
+        self.model = CycleModel()
+        self.cycles = 0
         dut.cfg_start.value = 0
         cocotb.start_soon(self.monitor())
+        cocotb.start_soon(self.cycle_check())
+
+    async def cycle_check(self):
+        """Every cycle, the RTL's handshakes and chunk equal the reference model's."""
+        dut = self.dut
+        while True:
+            await FallingEdge(dut.clk)
+            s_valid = bool(int(dut.s_axis_tvalid.value))
+            m_ready = bool(int(dut.m_axis_tready.value))
+            want = self.model.outputs(s_valid, m_ready)
+            got = {
+                "busy": int(dut.busy.value),
+                "s_axis_tready": int(dut.s_axis_tready.value),
+                "m_axis_tvalid": int(dut.m_axis_tvalid.value),
+            }
+            if want["m_axis_tvalid"]:
+                got |= {
+                    "data": int(dut.m_axis_tdata.value),
+                    "user": int(dut.m_axis_tuser.value),
+                    "last": int(dut.m_axis_tlast.value),
+                    "lanes": int(dut.m_axis_lanes.value),
+                }
+            bad = {k: (v, want[k]) for k, v in got.items() if v != want[k]}
+            if bad and len(self.errors) < 8:
+                self.errors.append(f"cycle {self.cycles}: (rtl, model) {bad}")
+            cfg = None
+            if int(dut.cfg_start.value):
+                cfg = tuple(int(getattr(dut, f"cfg_{n}").value) for n in ("rows", "row_len", "win_lo", "win_cnt"))
+            beat = int(dut.s_axis_tdata.value).to_bytes(L, "little") if want["_accept"] else b""
+            self.model.step(want, beat, cfg)
+            self.cycles += 1
 
     async def monitor(self):
         """m_axis_lanes agrees with tkeep; lanes past the window carry zeros."""
