@@ -338,6 +338,14 @@ class Spec:
             out.append((f"ACCEL_F_{name.upper()}_WIDTH", width, ""))
         for name, code in self.errors.items():
             out.append((f"ACCEL_ERR_{name}", code, ""))
+        lay = self.epilogue
+        out.append(("ACCEL_EPI_LANES", self.epi_lanes, "requantization lanes (results per cycle on DRAIN_Q)"))
+        out.append(("ACCEL_EPI_HEADER_BYTES", lay.header_bytes, "LOAD_EPI header"))
+        out.append(("ACCEL_EPI_COLUMN_BYTES", lay.column_bytes, "LOAD_EPI record per output column"))
+        for name, off in lay.header.items():
+            out.append((f"ACCEL_EPI_H_{name.upper()}", off, "int16 at this byte of the header"))
+        for name, off in lay.column.items():
+            out.append((f"ACCEL_EPI_C_{name.upper()}", off, "byte offset in a column record"))
         return out
 
     def verilog_header(self) -> str:

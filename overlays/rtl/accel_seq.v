@@ -15,6 +15,13 @@
  * buffering); it waits while the engine is still reading a bank or the MAC pipeline still
  * writes one. STREAM_B waits while the drain engine reads its accumulator bank.
  *
+ * Epilogue: DRAIN_Q is DRAIN through the requantization lanes (8-bit results); a DRAIN after
+ * a DRAIN_Q or back also waits until the engine is empty (packets stay in order). LOAD_EPI
+ * consumes a packet of ACCEL_EPI_HEADER_BYTES + ACCEL_EPI_COLUMN_BYTES * win_cnt bytes, its
+ * beats go to the parameter bank `acc` (epi_wr_*; the row unpacker is not used); it waits
+ * while a DRAIN_Q still reads that bank's parameters. The u8 flag of LOAD_A/STREAM_B is
+ * passed on (cur_u8) for the input path's conversion.
+ *
  * After an error the sequencer sinks all input (tready high) and starts nothing until
  * reset (CTRL.SOFT_RESET resets the datapath).
  */
@@ -69,6 +76,8 @@ module accel_seq #
     output wire                     cur_abuf,
     output wire                     cur_acc,
     output wire                     cur_accumulate,
+    output wire                     cur_u8,        // the packet's bytes are uint8 (u8 flag)
+    output wire                     sb_start,      // first cycle of a STREAM_B (cur_* valid)
     output wire [7:0]               cur_rows,      // rows of A bank cur_abuf (active MAC rows)
     input  wire                     mac_busy,      // chunks in flight (for IDLE)
     input  wire                     mac_rd_block,  // an accumulator write lands after next cycle
@@ -80,9 +89,21 @@ module accel_seq #
     output wire                     drain_bank,
     output wire [7:0]               drain_rows,
     output wire [15:0]              drain_cnt,
+    output wire                     drain_q,       // DRAIN_Q
     input  wire                     drain_rd_busy,
     input  wire                     drain_rd_bank,
     input  wire                     drain_busy,
+    input  wire                     drain_q_mode,  // the engine's last command was a DRAIN_Q
+    input  wire [1:0]               drain_epi_busy, // per bank: a DRAIN_Q reads its parameters
+
+    /*
+     * Epilogue parameters (LOAD_EPI): start, then the packet's beats (data is s_axis_tdata
+     * of the full width, in accel_top)
+     */
+    output wire                     epi_wr_start,
+    output wire                     epi_wr_bank,
+    output wire [15:0]              epi_wr_cnt,
+    output wire                     epi_wr_valid,
 
     /*
      * Status
@@ -108,6 +129,10 @@ localparam OPW = ACCEL_OPCODE_WIDTH;
 localparam [OPW-1:0] OP_LOAD_A = ACCEL_OP_LOAD_A[OPW-1:0];
 localparam [OPW-1:0] OP_STREAM_B = ACCEL_OP_STREAM_B[OPW-1:0];
 localparam [OPW-1:0] OP_DRAIN = ACCEL_OP_DRAIN[OPW-1:0];
+localparam [OPW-1:0] OP_LOAD_EPI = ACCEL_OP_LOAD_EPI[OPW-1:0];
+localparam [OPW-1:0] OP_DRAIN_Q = ACCEL_OP_DRAIN_Q[OPW-1:0];
+localparam [31:0] EPI_HEADER_C = ACCEL_EPI_HEADER_BYTES;
+localparam [15:0] EPI_COLUMN_C = ACCEL_EPI_COLUMN_BYTES[15:0];
 
 localparam [7:0] E_BAD_OPCODE = ACCEL_ERR_BAD_OPCODE[7:0];
 localparam [7:0] E_EARLY_TLAST = ACCEL_ERR_EARLY_TLAST[7:0];
@@ -141,7 +166,7 @@ initial begin
     end
     if (ACCEL_F_ROWS_WIDTH != 8 || ACCEL_F_ROW_LEN_WIDTH != 16 || ACCEL_F_WIN_LO_WIDTH != 16
             || ACCEL_F_WIN_CNT_WIDTH != 16 || ACCEL_F_ABUF_WIDTH != 1 || ACCEL_F_ACC_WIDTH != 1
-            || ACCEL_F_ACCUMULATE_WIDTH != 1) begin
+            || ACCEL_F_ACCUMULATE_WIDTH != 1 || ACCEL_F_U8_WIDTH != 1) begin
         $error("Error: accel_spec.vh field widths differ from the RTL's (rows 8, row_len/win 16, banks 1) (instance %m)");
         $finish;
     end
@@ -174,6 +199,8 @@ reg        mode_stream_reg;
 reg        cur_abuf_reg;
 reg        cur_acc_reg;
 reg        cur_accumulate_reg;
+reg        cur_u8_reg;
+reg        mode_epi_reg;
 
 // A bank metadata: rows and K of the last LOAD_A into each bank
 reg [7:0]  bank_rows_reg [0:1];
@@ -234,6 +261,7 @@ wire [OPW-1:0] f_op = instr[ACCEL_OPCODE_LSB +: OPW];
 wire        f_abuf = instr[ACCEL_F_ABUF_LSB];
 wire        f_acc = instr[ACCEL_F_ACC_LSB];
 wire        f_accumulate = instr[ACCEL_F_ACCUMULATE_LSB];
+wire        f_u8 = instr[ACCEL_F_U8_LSB];
 wire [7:0]  f_rows = instr[ACCEL_F_ROWS_LSB +: 8];
 wire [15:0] f_row_len = instr[ACCEL_F_ROW_LEN_LSB +: 16];
 wire [15:0] f_win_lo = instr[ACCEL_F_WIN_LO_LSB +: 16];
@@ -241,7 +269,9 @@ wire [15:0] f_win_cnt = instr[ACCEL_F_WIN_CNT_LSB +: 16];
 
 wire is_load = f_op == OP_LOAD_A;
 wire is_stream = f_op == OP_STREAM_B;
-wire is_drain = f_op == OP_DRAIN;
+wire is_drain_q = f_op == OP_DRAIN_Q;
+wire is_drain = f_op == OP_DRAIN || is_drain_q;   // both hand a bank to the drain engine
+wire is_epi = f_op == OP_LOAD_EPI;
 
 wire [7:0]  sb_rows = bank_rows_reg[f_abuf];
 wire [15:0] sb_k = bank_k_reg[f_abuf];
@@ -271,12 +301,19 @@ always @* begin
         if (!rows_ok || f_win_cnt == 16'd0 || win_cnt_17 > NMAX_C) begin
             decode_error = E_BAD_FIELD;
         end
+    end else if (is_epi) begin
+        if (f_win_cnt == 16'd0 || win_cnt_17 > NMAX_C) begin
+            decode_error = E_BAD_FIELD;
+        end
     end else begin
         decode_error = E_BAD_OPCODE;
     end
 end
 
-wire [15:0] packet_rows = is_stream ? sb_k : {8'd0, f_rows};
+// LOAD_EPI: header + win_cnt column records
+wire [15:0] packet_rows = is_stream ? sb_k : (is_epi ? f_win_cnt : {8'd0, f_rows});
+wire [15:0] packet_len = is_epi ? EPI_COLUMN_C : f_row_len;
+wire [31:0] packet_extra = is_epi ? EPI_HEADER_C : 32'd0;
 
 // Packet size, pipelined: the product of the instruction register's fields is registered
 // every cycle, so in the first cycle after a start it holds the started packet's size
@@ -286,11 +323,12 @@ reg         first_reg;
 wire [31:0] bytes_cur = first_reg ? packet_bytes_reg : bytes_left_reg;
 
 always @(posedge clk) begin
-    packet_bytes_reg <= {16'd0, packet_rows} * {16'd0, f_row_len};
+    packet_bytes_reg <= {16'd0, packet_rows} * {16'd0, packet_len} + packet_extra;
 end
 
 wire stream_wait = drain_rd_busy && drain_rd_bank == f_acc;
-wire drain_wait = drain_rd_busy || mac_rd_block;
+wire drain_wait = drain_rd_busy || mac_rd_block || (is_drain_q != drain_q_mode && drain_busy);
+wire epi_wait = drain_epi_busy[f_acc];
 
 /*
  * Data beats
@@ -322,7 +360,7 @@ always @* begin
                         drain_go = 1'b1;
                         retire = 1'b1;
                     end
-                end else if (!(is_stream && stream_wait)) begin
+                end else if (!(is_stream && stream_wait) && !(is_epi && epi_wait)) begin
                     start = 1'b1;
                     state_next = S_DATA;
                 end
@@ -386,6 +424,8 @@ always @(posedge clk) begin
         cur_abuf_reg <= f_abuf;
         cur_acc_reg <= f_acc;
         cur_accumulate_reg <= f_accumulate;
+        cur_u8_reg <= f_u8 && (is_load || is_stream);
+        mode_epi_reg <= is_epi;
         if (is_load) begin
             bank_rows_reg[f_abuf] <= f_rows;
             bank_k_reg[f_abuf] <= f_win_cnt;
@@ -412,6 +452,8 @@ always @(posedge clk) begin
         instr_count_reg <= 32'd0;
         mode_load_reg <= 1'b0;
         mode_stream_reg <= 1'b0;
+        mode_epi_reg <= 1'b0;
+        cur_u8_reg <= 1'b0;
         bank_rows_reg[0] <= 8'd0;
         bank_rows_reg[1] <= 8'd0;
         bank_k_reg[0] <= 16'd0;
@@ -423,26 +465,35 @@ assign fifo_s_tvalid = state_reg == S_CMD && s_axis_tvalid && cmd_cnt_reg != DEP
 assign ir_consume = start || drain_go;
 assign fifo_m_tready = ir_load;
 
-assign s_axis_tready = state_reg == S_CMD || state_reg == S_ERROR || (state_reg == S_DATA && up_tready);
+assign s_axis_tready = state_reg == S_CMD || state_reg == S_ERROR
+                       || (state_reg == S_DATA && (mode_epi_reg || up_tready));
 
-assign up_start = start;
+assign up_start = start && !is_epi;
 assign up_rows = packet_rows;
 assign up_row_len = f_row_len;
 assign up_win_lo = f_win_lo;
 assign up_win_cnt = f_win_cnt;
-assign up_tvalid = state_reg == S_DATA && s_axis_tvalid;
+assign up_tvalid = state_reg == S_DATA && s_axis_tvalid && !mode_epi_reg;
 
 assign mode_load = mode_load_reg;
 assign mode_stream = mode_stream_reg;
 assign cur_abuf = cur_abuf_reg;
 assign cur_acc = cur_acc_reg;
 assign cur_accumulate = cur_accumulate_reg;
+assign cur_u8 = cur_u8_reg;
+assign sb_start = first_reg && mode_stream_reg;
 assign cur_rows = bank_rows_reg[cur_abuf_reg];
 
 assign drain_valid = drain_go;
 assign drain_bank = f_acc;
 assign drain_rows = f_rows;
 assign drain_cnt = f_win_cnt;
+assign drain_q = is_drain_q;
+
+assign epi_wr_start = start && is_epi;
+assign epi_wr_bank = f_acc;
+assign epi_wr_cnt = f_win_cnt;
+assign epi_wr_valid = state_reg == S_DATA && mode_epi_reg && in_beat;
 
 // idle: waiting for a command packet (none of it received yet), nothing in flight
 assign idle = (state_reg == S_FETCH || (state_reg == S_CMD && cmd_cnt_reg == {CMD_W{1'b0}}))

@@ -5,6 +5,10 @@
  *                                    \-(data beats)--> axis_row_unpack --> abuf (LOAD_A)
  *                                                                     \--> mac_array (STREAM_B)
  *   accel_seq --(DRAIN)--> drain <-- mac_array accumulator read port; drain -> m_axis
+ *   u8 flag: the unpacker's chunks convert uint8 -> int8 (sign bit flipped, valid lanes only)
+ *   rowsum: A row sums per A bank (LOAD_A chunks) and per accumulator bank (STREAM_B starts)
+ *   epi_params: LOAD_EPI packets (raw beats from the sequencer's data path); drain reads
+ *   them and the row sums for DRAIN_Q (epilogue.v inside drain)
  *   axil_regs: identity, CTRL/STATUS/ERROR/INSTR_COUNT, 64-bit counters.
  *
  * CTRL.SOFT_RESET resets the whole datapath (not the register file's CTRL/counters).
@@ -84,6 +88,16 @@ localparam KEEP_WIDTH = DATA_WIDTH / 8;
 localparam LANE_W = $clog2(L+1);
 localparam BYTES_W = 8;
 
+// The generated header (no include guard) declares module-scoped localparams; not all are used here.
+/* verilator lint_off UNUSEDPARAM */
+`include "accel_spec.vh"
+/* verilator lint_on UNUSEDPARAM */
+
+// requantization lanes (the spec's [array] epi_lanes): DATA_WIDTH/32 (the int32 drain's
+// rate) .. L (a beat of int8 per cycle), checked below; limited to L here only so that a lint
+// run pairing another configuration's header with these parameters elaborates
+localparam EPI_LANES = ACCEL_EPI_LANES <= L ? ACCEL_EPI_LANES : L;
+
 // check configuration
 initial begin
     if (DATA_WIDTH != 64 && DATA_WIDTH != 128 && DATA_WIDTH != 256) begin
@@ -100,6 +114,10 @@ initial begin
     end
     if (NMAX < L || NMAX % L != 0 || NMAX > 65535) begin
         $error("Error: NMAX must be a positive multiple of DATA_WIDTH/8 below 65536 (instance %m)");
+        $finish;
+    end
+    if (ACCEL_EPI_LANES < DATA_WIDTH / 32 || ACCEL_EPI_LANES > L || (ACCEL_EPI_LANES & (ACCEL_EPI_LANES - 1)) != 0) begin
+        $error("Error: the spec's epi_lanes must be a power of two in DATA_WIDTH/32 .. DATA_WIDTH/8 (instance %m)");
         $finish;
     end
 end
@@ -159,6 +177,8 @@ wire        mode_stream;
 wire        cur_abuf;
 wire        cur_acc;
 wire        cur_accumulate;
+wire        cur_u8;
+wire        sb_start;
 wire [7:0]  cur_rows;
 wire        mac_busy;
 
@@ -169,6 +189,13 @@ wire [15:0] drain_cnt;
 wire        drain_rd_busy;
 wire        drain_rd_bank;
 wire        drain_busy;
+wire        drain_q;
+wire        drain_q_mode;
+wire [1:0]  drain_epi_busy;
+wire        epi_wr_start;
+wire        epi_wr_bank;
+wire [15:0] epi_wr_cnt;
+wire        epi_wr_valid;
 
 wire        st_idle;
 wire        st_error;
@@ -205,6 +232,8 @@ seq_inst (
     .cur_abuf(cur_abuf),
     .cur_acc(cur_acc),
     .cur_accumulate(cur_accumulate),
+    .cur_u8(cur_u8),
+    .sb_start(sb_start),
     .cur_rows(cur_rows),
     .mac_busy(mac_busy),
     .mac_rd_block(mac_rd_block),
@@ -212,9 +241,16 @@ seq_inst (
     .drain_bank(drain_bank),
     .drain_rows(drain_rows),
     .drain_cnt(drain_cnt),
+    .drain_q(drain_q),
     .drain_rd_busy(drain_rd_busy),
     .drain_rd_bank(drain_rd_bank),
     .drain_busy(drain_busy),
+    .drain_q_mode(drain_q_mode),
+    .drain_epi_busy(drain_epi_busy),
+    .epi_wr_start(epi_wr_start),
+    .epi_wr_bank(epi_wr_bank),
+    .epi_wr_cnt(epi_wr_cnt),
+    .epi_wr_valid(epi_wr_valid),
     .idle(st_idle),
     .error(st_error),
     .error_code(st_error_code),
@@ -226,7 +262,7 @@ seq_inst (
 /*
  * Row unpacker
  */
-wire [DATA_WIDTH-1:0] ch_data;
+wire [DATA_WIDTH-1:0] ch_raw;
 wire                  ch_valid;
 wire [31:0]           ch_user;
 wire [15:0]           ch_row = ch_user[31:16];   // row within the packet (LOAD_A: r, STREAM_B: k)
@@ -250,7 +286,7 @@ unpack_inst (
     .s_axis_tdata(in_tdata),
     .s_axis_tvalid(up_tvalid),
     .s_axis_tready(up_tready),
-    .m_axis_tdata(ch_data),
+    .m_axis_tdata(ch_raw),
     /* verilator lint_off PINCONNECTEMPTY */
     // lanes past the window are zero in tdata and counted by m_axis_lanes; the sequencer
     // tracks packet ends itself (byte count): tkeep and tlast are not needed here
@@ -262,6 +298,19 @@ unpack_inst (
     .m_axis_tuser(ch_user),
     .m_axis_lanes(ch_lanes)
 );
+
+/*
+ * u8 input conversion: uint8 x -> int8 x - 128 (its sign bit flipped) on the window's lanes;
+ * lanes past the window stay zero (they add nothing to a row sum or an accumulator)
+ */
+reg [DATA_WIDTH-1:0] u8_flip;
+integer li;
+always @* begin
+    for (li = 0; li < L; li = li + 1) begin
+        u8_flip[li*8 +: 8] = (cur_u8 && li < ch_lanes) ? 8'h80 : 8'h00;
+    end
+end
+wire [DATA_WIDTH-1:0] ch_data = ch_raw ^ u8_flip;
 
 /*
  * A banks
@@ -298,6 +347,7 @@ wire [15:0]           acc_rd_next_word;
 wire [1:0]            acc_rd_next_grp;
 wire [7:0]            acc_rd_row;
 wire [DATA_WIDTH-1:0] acc_rd_data;
+wire [EPI_LANES*32-1:0] acc_rd_qdata;
 wire                  mac_rd_block;
 
 mac_array #(
@@ -305,7 +355,8 @@ mac_array #(
     .ROWS(ROWS),
     .NMAX(NMAX),
     .ROW_WIDTH(8),
-    .COL_WIDTH(16)
+    .COL_WIDTH(16),
+    .EPI_LANES(EPI_LANES)
 )
 mac_inst (
     .clk(clk),
@@ -321,18 +372,85 @@ mac_inst (
     .rd_next_grp(acc_rd_next_grp),
     .rd_row(acc_rd_row),
     .rd_data(acc_rd_data),
+    .rd_qdata(acc_rd_qdata),
     .busy(mac_busy),
     .rd_block(mac_rd_block)
 );
 
 /*
- * Drain engine (with the output register slice)
+ * Row sums of A (the epilogue's B zero point term)
+ */
+wire [31:0] rs_rd_sum;
+
+rowsum #(
+    .DATA_WIDTH(DATA_WIDTH),
+    .ROWS(ROWS),
+    .ROW_WIDTH(8)
+)
+rowsum_inst (
+    .clk(clk),
+    .rst(dp_rst_reg),
+    .ld_valid(load_chunk),
+    .ld_bank(cur_abuf),
+    .ld_row(ch_row[7:0]),
+    .ld_first(ch_col == 16'd0),
+    .ld_data(ch_data),
+    .sb_start(sb_start),
+    .sb_abuf(cur_abuf),
+    .sb_acc(cur_acc),
+    .sb_accumulate(cur_accumulate),
+    .rd_bank(drain_rd_bank),
+    .rd_row(acc_rd_row),
+    .rd_sum(rs_rd_sum)
+);
+
+/*
+ * Epilogue parameters (LOAD_EPI)
+ */
+wire                   ep_rd_en;
+wire                   ep_rd_bank;
+wire [15:0]            ep_rd_grp;
+wire [EPI_LANES*32-1:0] ep_bias;
+wire [EPI_LANES*32-1:0] ep_scale;
+wire [15:0]            ep_zp;
+wire [15:0]            ep_lo;
+wire [15:0]            ep_hi;
+wire [15:0]            ep_bzp;
+
+epi_params #(
+    .DATA_WIDTH(DATA_WIDTH),
+    .NMAX(NMAX),
+    .LANES(EPI_LANES),
+    .CNT_WIDTH(16)
+)
+epi_params_inst (
+    .clk(clk),
+    .rst(dp_rst_reg),
+    .wr_start(epi_wr_start),
+    .wr_bank(epi_wr_bank),
+    .wr_cnt(epi_wr_cnt),
+    .wr_valid(epi_wr_valid),
+    .wr_data(in_tdata),
+    .rd_en(ep_rd_en),
+    .rd_bank(ep_rd_bank),
+    .rd_grp(ep_rd_grp),
+    .rd_bias(ep_bias),
+    .rd_scale(ep_scale),
+    .rd_zp(ep_zp),
+    .rd_lo(ep_lo),
+    .rd_hi(ep_hi),
+    .rd_bzp(ep_bzp)
+);
+
+/*
+ * Drain engine (with the epilogue and the output register slice)
  */
 drain #(
     .DATA_WIDTH(DATA_WIDTH),
     .KEEP_WIDTH(KEEP_WIDTH),
     .ROW_WIDTH(8),
-    .CNT_WIDTH(16)
+    .CNT_WIDTH(16),
+    .EPI_LANES(EPI_LANES)
 )
 drain_inst (
     .clk(clk),
@@ -341,14 +459,28 @@ drain_inst (
     .cmd_bank(drain_bank),
     .cmd_rows(drain_rows),
     .cmd_cnt(drain_cnt),
+    .cmd_q(drain_q),
     .rd_busy(drain_rd_busy),
     .busy(drain_busy),
+    .q_mode(drain_q_mode),
+    .epi_rd_busy(drain_epi_busy),
     .rd_bank(drain_rd_bank),
     .rd_next_bank(acc_rd_next_bank),
     .rd_next_word(acc_rd_next_word),
     .rd_next_grp(acc_rd_next_grp),
     .rd_row(acc_rd_row),
     .rd_data(acc_rd_data),
+    .rd_qdata(acc_rd_qdata),
+    .rd_rowsum(rs_rd_sum),
+    .ep_rd_en(ep_rd_en),
+    .ep_rd_bank(ep_rd_bank),
+    .ep_rd_grp(ep_rd_grp),
+    .ep_bias(ep_bias),
+    .ep_scale(ep_scale),
+    .ep_zp(ep_zp),
+    .ep_lo(ep_lo),
+    .ep_hi(ep_hi),
+    .ep_bzp(ep_bzp),
     .m_axis_tdata(m_axis_tdata),
     .m_axis_tkeep(m_axis_tkeep),
     .m_axis_tvalid(m_axis_tvalid),

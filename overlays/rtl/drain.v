@@ -12,9 +12,16 @@
  * register would have held it, so a group not taken by the packer that cycle is kept in a
  * one-entry holding register (hold_reg) and the reader issues exactly when it did with an
  * asynchronous read port: the output timing is cycle-for-cycle the same.
- * Epilogue slot: the packer's input (gdata: hold_reg or rd_data, with gcnt_reg/glast_reg)
- * is the stage boundary where a per-group requantization pipeline (bias, scale, round,
- * clamp, int8 pack) would be inserted, as its own registered stages with valid/ready.
+ * Epilogue (DRAIN_Q, cmd_q): the reader reads groups of EPI_LANES int32 (rd_qdata; up to a
+ * whole accumulator word) instead of Q; each group (gqdata: qhold_reg or rd_qdata, with
+ * gqcnt_reg/glast_reg) goes into a stage that reads the group's parameters (ep_rd_*:
+ * epi_params, registered read; the row sum is registered with the group at its read), then
+ * through the requantization lanes (epilogue.v, EPI_LANES results per cycle), then a byte
+ * packer: rows x cnt bytes, dense, packed across rows, last beat partial tkeep, tlast. With
+ * EPI_LANES = L (DATA_WIDTH/8) an int8 drain emits a full beat per cycle.
+ * A command of the other kind (DRAIN after DRAIN_Q or back) is not taken while anything is
+ * in flight (the sequencer waits on busy and q_mode), so packets stay in order; the int32
+ * path is the same logic, cycle for cycle, as without the epilogue.
  * Packer: appends each group to a
  * leftover of < Q int32 and emits a beat whenever Q are available, so with rows that are
  * a multiple of Q the output is one beat per cycle; a row end that is not costs one
@@ -36,7 +43,10 @@ module drain #
     // Width of the row count and row index
     parameter ROW_WIDTH = 8,
     // Width of the int32 count per row and the word index
-    parameter CNT_WIDTH = 16
+    parameter CNT_WIDTH = 16,
+    // requantization lanes of DRAIN_Q (int32 read and 8-bit results per cycle): a power of
+    // two from Q = DATA_WIDTH/32 (the int32 drain's rate) to L = DATA_WIDTH/8 (a beat per cycle)
+    parameter EPI_LANES = DATA_WIDTH / 32
 )
 (
     input  wire                     clk,
@@ -47,8 +57,11 @@ module drain #
     input  wire                     cmd_bank,
     input  wire [ROW_WIDTH-1:0]     cmd_rows,   // >= 1
     input  wire [CNT_WIDTH-1:0]     cmd_cnt,    // int32 per row, >= 1
+    input  wire                     cmd_q,      // DRAIN_Q: through the epilogue, 8-bit results
     output wire                     rd_busy,    // the reader is using bank rd_bank
     output wire                     busy,       // anything in flight, including the output
+    output wire                     q_mode,     // the last command was a DRAIN_Q
+    output wire [1:0]               epi_rd_busy, // per bank: a DRAIN_Q still reads its parameters
 
     // accumulator read port (registered: see above)
     output wire                     rd_bank,       // bank being read (for the sequencer)
@@ -57,6 +70,19 @@ module drain #
     output wire [1:0]               rd_next_grp,
     output wire [ROW_WIDTH-1:0]     rd_row,
     input  wire [DATA_WIDTH-1:0]    rd_data,
+    input  wire [EPI_LANES*32-1:0]  rd_qdata,      // DRAIN_Q: the group of EPI_LANES int32
+    input  wire [31:0]              rd_rowsum,     // row sum of (rd_bank, rd_row)
+
+    // epilogue parameter read port (epi_params: data the cycle after ep_rd_en)
+    output wire                     ep_rd_en,
+    output wire                     ep_rd_bank,
+    output wire [CNT_WIDTH-1:0]     ep_rd_grp,
+    input  wire [EPI_LANES*32-1:0]  ep_bias,
+    input  wire [EPI_LANES*32-1:0]  ep_scale,
+    input  wire [15:0]              ep_zp,
+    input  wire [15:0]              ep_lo,
+    input  wire [15:0]              ep_hi,
+    input  wire [15:0]              ep_bzp,
 
     // output stream
     output wire [DATA_WIDTH-1:0]    m_axis_tdata,
@@ -69,6 +95,12 @@ module drain #
 localparam Q = DATA_WIDTH / 32;
 localparam QSHIFT = $clog2(Q);
 localparam QC_W = $clog2(2*Q);          // holds 0 .. 2Q-1 (group counts 1 .. Q too)
+localparam E = EPI_LANES;
+localparam ESHIFT = $clog2(E);
+localparam EC_W = $clog2(2*E);          // DRAIN_Q group counts 1 .. E
+localparam EG_MASK = DATA_WIDTH / 8 / E - 1;   // DRAIN_Q group within a word (L/E groups)
+localparam EW_SHIFT = 2 + QSHIFT - ESHIFT;      // log2(L/E)
+localparam L = DATA_WIDTH / 8;          // bytes per beat
 
 // check configuration
 initial begin
@@ -78,6 +110,10 @@ initial begin
     end
     if (KEEP_WIDTH * 8 != DATA_WIDTH) begin
         $error("Error: KEEP_WIDTH must be DATA_WIDTH/8 (instance %m)");
+        $finish;
+    end
+    if (E < Q || E > DATA_WIDTH / 8 || (E & (E - 1)) != 0) begin
+        $error("Error: EPI_LANES must be a power of two in DATA_WIDTH/32 .. DATA_WIDTH/8 (instance %m)");
         $finish;
     end
     if (ROW_WIDTH < 1 || CNT_WIDTH < 3) begin
@@ -96,6 +132,7 @@ reg [ROW_WIDTH-1:0]  row_reg;
 reg [CNT_WIDTH-1:0]  g_reg;         // group index within the row
 reg [CNT_WIDTH-1:0]  g_last_reg;    // last group index of a row
 reg [QC_W-1:0]       last_cnt_reg;       // int32 in a row's last group
+reg [EC_W-1:0]       qlast_cnt_reg;      // DRAIN_Q: int32 in a row's last group
 
 // the group between reader and packer: on rd_data the cycle after its read (rv_reg), then
 // in hold_reg while the packer does not take it (hv_reg); never both
@@ -103,9 +140,16 @@ reg                  rv_reg;
 reg                  hv_reg;
 reg [DATA_WIDTH-1:0] hold_reg;
 reg [QC_W-1:0]       gcnt_reg;
+reg [E*32-1:0]       qhold_reg;    // DRAIN_Q: the group held (as hold_reg)
+reg [EC_W-1:0]       gqcnt_reg;
 reg                  glast_reg;
+reg                  q_reg;        // the command (and every group in flight) is a DRAIN_Q
+reg [31:0]           grs_reg;      // the group's row sum (DRAIN_Q)
+reg [CNT_WIDTH-1:0]  gidx_reg;     // the group's index in its row (its parameters' address)
+reg                  gbank_reg;    // the group's bank
 wire                 gv = rv_reg || hv_reg;   // a group waits for the packer
 wire [DATA_WIDTH-1:0] gdata = hv_reg ? hold_reg : rd_data;
+wire [E*32-1:0]      gqdata = hv_reg ? qhold_reg : rd_qdata;
 
 // the reader's next state (also the read port's next address)
 reg                  bank_next;
@@ -126,7 +170,10 @@ wire                 out_tready;
 wire [CNT_WIDTH-1:0] cmd_cnt_m1 = cmd_cnt - 1'b1;
 
 wire out_free = !out_tvalid_reg || out_tready;
-wire g_take = gv && !flush_reg && out_free;
+wire ep0_ready;
+wire g_take32 = gv && !q_reg && !flush_reg && out_free;
+wire g_take_q = gv && q_reg && ep0_ready;
+wire g_take = q_reg ? g_take_q : g_take32;
 wire g_free = !gv || g_take;
 wire issue = active_reg && g_free;
 wire row_end = g_reg == g_last_reg;
@@ -136,8 +183,11 @@ assign rd_busy = active_reg;
 assign rd_bank = bank_reg;
 assign rd_row = row_reg;
 assign rd_next_bank = bank_next;
-assign rd_next_word = g_next >> 2;
-assign rd_next_grp = g_next[1:0];
+// the next read's mode: a DRAIN_Q group is E int32 (L/E per word), a DRAIN group Q (4 per word)
+wire q_next = (!active_reg && cmd_valid) ? cmd_q : q_reg;
+wire [1:0] qg_next = g_next[1:0] & EG_MASK[1:0];
+assign rd_next_word = q_next ? g_next >> EW_SHIFT : g_next >> 2;
+assign rd_next_grp = q_next ? qg_next : g_next[1:0];
 
 always @* begin
     bank_next = bank_reg;
@@ -165,7 +215,11 @@ always @(posedge clk) begin
 
     if (issue) begin
         gcnt_reg <= row_end ? last_cnt_reg : Q[QC_W-1:0];
+        gqcnt_reg <= row_end ? qlast_cnt_reg : E[EC_W-1:0];
         glast_reg <= row_end && last_row;
+        grs_reg <= rd_rowsum;
+        gidx_reg <= g_reg;
+        gbank_reg <= bank_reg;
         if (row_end && last_row) begin
             active_reg <= 1'b0;
         end
@@ -173,18 +227,22 @@ always @(posedge clk) begin
     rv_reg <= issue;
     if (rv_reg) begin
         hold_reg <= rd_data;
+        qhold_reg <= rd_qdata;
     end
     hv_reg <= gv && !g_take;
 
     if (!active_reg && cmd_valid) begin
         active_reg <= 1'b1;
+        q_reg <= cmd_q;
         rows_reg <= cmd_rows;
-        g_last_reg <= cmd_cnt_m1 >> QSHIFT;
+        g_last_reg <= cmd_q ? cmd_cnt_m1 >> ESHIFT : cmd_cnt_m1 >> QSHIFT;
         last_cnt_reg <= (cmd_cnt_m1[QC_W-1:0] & (Q[QC_W-1:0] - 1'b1)) + 1'b1;
+        qlast_cnt_reg <= (cmd_cnt_m1[EC_W-1:0] & (E[EC_W-1:0] - 1'b1)) + 1'b1;
     end
 
     if (rst) begin
         active_reg <= 1'b0;
+        q_reg <= 1'b0;
         rv_reg <= 1'b0;
         hv_reg <= 1'b0;
         bank_reg <= 1'b0;
@@ -193,12 +251,107 @@ always @(posedge clk) begin
     end
 end
 
+integer i;
+
+/*
+ * Epilogue (DRAIN_Q): parameter read stage, requantization lanes, byte packer
+ */
+reg                  ep0_v_reg;
+reg [E*32-1:0]       ep0_acc_reg;
+reg [31:0]           ep0_rs_reg;
+reg [EC_W-1:0]       ep0_cnt_reg;
+reg                  ep0_last_reg;
+wire                 ep_s_ready;
+wire                 ep_busy;
+wire                 ep_m_valid;
+wire                 ep_m_ready;
+wire [E*8-1:0]       ep_m_data;
+wire [EC_W-1:0]      ep_m_cnt;
+wire                 ep_m_last;
+
+assign ep0_ready = !ep0_v_reg || ep_s_ready;
+assign ep_rd_en = ep0_ready;
+assign ep_rd_bank = gbank_reg;
+assign ep_rd_grp = gidx_reg;
+
+always @(posedge clk) begin
+    if (ep0_ready) begin
+        ep0_v_reg <= g_take_q;
+        ep0_acc_reg <= gqdata;
+        ep0_rs_reg <= grs_reg;
+        ep0_cnt_reg <= gqcnt_reg;
+        ep0_last_reg <= glast_reg;
+    end
+    if (rst) begin
+        ep0_v_reg <= 1'b0;
+    end
+end
+
+epilogue #(
+    .LANES(E),
+    .USER_WIDTH(EC_W + 1)
+)
+epi_inst (
+    .clk(clk),
+    .rst(rst),
+    .s_acc(ep0_acc_reg),
+    .s_bias(ep_bias),
+    .s_scale(ep_scale),
+    .s_rowsum(ep0_rs_reg),
+    .s_bzp(ep_bzp),
+    .s_zp(ep_zp),
+    .s_lo(ep_lo),
+    .s_hi(ep_hi),
+    .s_user({ep0_cnt_reg, ep0_last_reg}),
+    .s_valid(ep0_v_reg),
+    .s_ready(ep_s_ready),
+    .busy(ep_busy),
+    .m_data(ep_m_data),
+    .m_user({ep_m_cnt, ep_m_last}),
+    .m_valid(ep_m_valid),
+    .m_ready(ep_m_ready)
+);
+
+// byte packer: like the int32 packer below, with bytes and L per beat
+localparam QB_W = $clog2(2*L);          // holds 0 .. 2L-1
+
+reg [DATA_WIDTH-1:0] blo_reg;           // < L leftover bytes
+reg [QB_W-1:0]       blo_cnt_reg;
+reg                  bflush_reg;
+reg [E*8-1:0]        bmask;
+reg [KEEP_WIDTH-1:0] bkeep_total;
+
+wire [QB_W-1:0] ep_m_cnt_b;
+generate
+    if (QB_W > EC_W) begin : cnt_ext
+        assign ep_m_cnt_b = {{QB_W-EC_W{1'b0}}, ep_m_cnt};
+    end else begin : cnt_same
+        assign ep_m_cnt_b = ep_m_cnt;
+    end
+endgenerate
+wire b_take = ep_m_valid && !bflush_reg && out_free;
+wire [QB_W-1:0] btotal = blo_cnt_reg + ep_m_cnt_b;
+wire [2*DATA_WIDTH-1:0] bcomb = {{DATA_WIDTH{1'b0}}, blo_reg}
+                                | ({{2*DATA_WIDTH-E*8{1'b0}}, ep_m_data & bmask} << {blo_cnt_reg, 3'd0});
+wire bfull = btotal >= L[QB_W-1:0];
+wire [QB_W-1:0] bkeep_n = bflush_reg ? blo_cnt_reg : btotal;
+
+assign ep_m_ready = !bflush_reg && out_free;
+
+always @* begin
+    for (i = 0; i < E; i = i + 1) begin
+        bmask[i*8 +: 8] = (i < ep_m_cnt_b) ? 8'hff : 8'h0;
+    end
+    for (i = 0; i < KEEP_WIDTH; i = i + 1) begin
+        bkeep_total[i] = i < bkeep_n;
+    end
+end
+
 /*
  * Packer
  */
 reg [DATA_WIDTH-1:0] gmask;
 reg [KEEP_WIDTH-1:0] keep_total;
-integer i;
 
 wire [QC_W-1:0] total = lo_cnt_reg + gcnt_reg;
 wire [2*DATA_WIDTH-1:0] comb = {{DATA_WIDTH{1'b0}}, lo_reg}
@@ -214,7 +367,43 @@ always @* begin
 end
 
 always @(posedge clk) begin
-    if (flush_reg && out_free) begin
+    if (q_reg) begin
+        // DRAIN_Q: the byte packer drives the output register (the int32 packer is empty)
+        if (bflush_reg && out_free) begin
+            out_tdata_reg <= blo_reg;
+            out_tkeep_reg <= bkeep_total;
+            out_tlast_reg <= 1'b1;
+            out_tvalid_reg <= 1'b1;
+            blo_reg <= {DATA_WIDTH{1'b0}};
+            blo_cnt_reg <= {QB_W{1'b0}};
+            bflush_reg <= 1'b0;
+        end else if (b_take) begin
+            if (bfull) begin
+                out_tdata_reg <= bcomb[DATA_WIDTH-1:0];
+                out_tkeep_reg <= {KEEP_WIDTH{1'b1}};
+                out_tlast_reg <= ep_m_last && btotal == L[QB_W-1:0];
+                out_tvalid_reg <= 1'b1;
+                blo_reg <= bcomb[2*DATA_WIDTH-1:DATA_WIDTH];
+                blo_cnt_reg <= btotal - L[QB_W-1:0];
+                bflush_reg <= ep_m_last && btotal != L[QB_W-1:0];
+            end else if (ep_m_last) begin
+                out_tdata_reg <= bcomb[DATA_WIDTH-1:0];
+                out_tkeep_reg <= bkeep_total;
+                out_tlast_reg <= 1'b1;
+                out_tvalid_reg <= 1'b1;
+                blo_reg <= {DATA_WIDTH{1'b0}};
+                blo_cnt_reg <= {QB_W{1'b0}};
+            end else begin
+                blo_reg <= bcomb[DATA_WIDTH-1:0];
+                blo_cnt_reg <= btotal;
+                if (out_tready) begin
+                    out_tvalid_reg <= 1'b0;
+                end
+            end
+        end else if (out_tready) begin
+            out_tvalid_reg <= 1'b0;
+        end
+    end else if (flush_reg && out_free) begin
         out_tdata_reg <= lo_reg;
         out_tkeep_reg <= keep_total;
         out_tlast_reg <= 1'b1;
@@ -222,7 +411,7 @@ always @(posedge clk) begin
         lo_reg <= {DATA_WIDTH{1'b0}};
         lo_cnt_reg <= {QC_W{1'b0}};
         flush_reg <= 1'b0;
-    end else if (g_take) begin
+    end else if (g_take32) begin
         if (full_beat) begin
             out_tdata_reg <= comb[DATA_WIDTH-1:0];
             out_tkeep_reg <= {KEEP_WIDTH{1'b1}};
@@ -253,11 +442,18 @@ always @(posedge clk) begin
         lo_reg <= {DATA_WIDTH{1'b0}};
         lo_cnt_reg <= {QC_W{1'b0}};
         flush_reg <= 1'b0;
+        blo_reg <= {DATA_WIDTH{1'b0}};
+        blo_cnt_reg <= {QB_W{1'b0}};
+        bflush_reg <= 1'b0;
         out_tvalid_reg <= 1'b0;
     end
 end
 
-assign busy = active_reg || gv || lo_cnt_reg != 0 || flush_reg || out_tvalid_reg || m_axis_tvalid;
+assign busy = active_reg || gv || lo_cnt_reg != 0 || flush_reg || out_tvalid_reg || m_axis_tvalid
+              || ep0_v_reg || ep_busy || blo_cnt_reg != 0 || bflush_reg;
+assign q_mode = q_reg;
+assign epi_rd_busy[0] = q_reg && ((active_reg && !bank_reg) || (gv && !gbank_reg));
+assign epi_rd_busy[1] = q_reg && ((active_reg && bank_reg) || (gv && gbank_reg));
 
 axis_skid #(
     .DATA_WIDTH(DATA_WIDTH),

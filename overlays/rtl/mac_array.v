@@ -18,17 +18,20 @@
  * RAM with one read port, used by the array while it updates that bank and by the drain
  * otherwise (the sequencer never lets both use one bank). Every read address is a register
  * (replicated per row and memory) loaded a cycle ahead: with the array's p2 column, or with
- * the drain's next address. Drain reads are registered too: the row's group (of either bank)
- * is registered per row, then the row is selected: rd_data is the group whose address was
- * rd_next_* two cycles earlier (one cycle after the cycle that read it).
+ * the drain's next address. Drain reads are registered too: with EPI_LANES = Q the row's
+ * group (of either bank) is registered per row, then the row is selected (rd_qdata = rd_data);
+ * with EPI_LANES > Q the row's whole word is registered per row, then the row and the group
+ * are selected: rd_data is the group of Q int32 (DRAIN), rd_qdata the group of EPI_LANES
+ * int32 (DRAIN_Q: up to the whole word), whose address was rd_next_* two cycles earlier (one
+ * cycle after the cycle that read it).
  *
  * Control that fans out to every row (bank, valid, clear, bypass, write enable, addresses)
  * is replicated per row and memory in flip-flops with a reset or a keep, so no tool merges
  * the copies or packs them into a shift register (one net per copy, a few hundred loads).
  *
- * Stage boundary for a drain epilogue: rd_data leaves a register stage (the per-row group
- * register and the row-select register); a bias/scale/round/clamp pipeline belongs after
- * the drain's group register (drain.v), not here.
+ * Stage boundary for a drain epilogue: rd_data/rd_qdata leave a register stage (the per-row
+ * word register and the row/group-select registers); the requantization pipeline sits after
+ * the drain's group register (drain.v, epilogue.v).
  */
 
 `resetall
@@ -46,7 +49,9 @@ module mac_array #
     // Width of the row index on the drain read port
     parameter ROW_WIDTH = 8,
     // Width of the word index (chunk column)
-    parameter COL_WIDTH = 16
+    parameter COL_WIDTH = 16,
+    // int32 per DRAIN_Q read (rd_qdata): DATA_WIDTH/32 .. DATA_WIDTH/8, a power of two
+    parameter EPI_LANES = DATA_WIDTH / 32
 )
 (
     input  wire                     clk,
@@ -66,8 +71,9 @@ module mac_array #
     input  wire [ROWS*8-1:0]        a_data,
 
     // drain read port (registered): the drain gives the address it reads NEXT cycle
-    // (bank, word, group of Q = DATA_WIDTH/32 int32) and, in the cycle it reads, the row;
-    // rd_data is that group of that row one cycle after the read
+    // (bank, word, group: of Q = DATA_WIDTH/32 int32 for rd_data, of EPI_LANES int32 for
+    // rd_qdata) and, in the cycle it reads, the row; rd_data/rd_qdata are that group of that
+    // row one cycle after the read
     input  wire                     rd_next_bank,
     /* verilator lint_off UNUSEDSIGNAL */
     // upper bits zero by construction (drain win_cnt <= NMAX)
@@ -76,6 +82,7 @@ module mac_array #
     input  wire [1:0]               rd_next_grp,
     input  wire [ROW_WIDTH-1:0]     rd_row,
     output wire [DATA_WIDTH-1:0]    rd_data,
+    output wire [EPI_LANES*32-1:0]  rd_qdata,
 
     // chunks in flight (any stage, the last write included)
     output wire                     busy,
@@ -93,6 +100,10 @@ localparam MEMS = L / LPM;       // memories per row and bank
 localparam MEM_W = LPM * 32;
 localparam Q = DATA_WIDTH / 32;  // int32 per drain group
 localparam RIDX_W = ROWS > 1 ? $clog2(ROWS) : 1;
+localparam FULL = EPI_LANES > Q;   // the per-row drain register holds the whole word
+localparam RW = FULL ? ACC_W : DATA_WIDTH;
+localparam QGRPS = L / EPI_LANES;  // DRAIN_Q groups per word
+localparam QG_W = QGRPS > 1 ? $clog2(QGRPS) : 1;
 
 // check configuration
 initial begin
@@ -106,6 +117,10 @@ initial begin
     end
     if (NMAX < L || NMAX % L != 0) begin
         $error("Error: NMAX must be a positive multiple of DATA_WIDTH/8 (instance %m)");
+        $finish;
+    end
+    if (EPI_LANES < Q || EPI_LANES > L || (EPI_LANES & (EPI_LANES - 1)) != 0) begin
+        $error("Error: EPI_LANES must be a power of two in DATA_WIDTH/32 .. DATA_WIDTH/8 (instance %m)");
         $finish;
     end
     if (COL_WIDTH < WORD_W) begin
@@ -174,7 +189,7 @@ always @(posedge clk) begin
     end
 end
 
-// drain side: the row of the group read this cycle, registered per int32 of rd_data
+// drain side: the row of the word read this cycle, registered per int32 of rd_data
 (* keep = "true" *)
 reg [ROW_WIDTH-1:0] rrow_reg [0:Q-1];
 
@@ -191,8 +206,8 @@ generate
     end
 endgenerate
 
-// every row's registered group (of the drain's bank), for the row select
-wire [DATA_WIDTH-1:0] groups [0:ROWS-1];
+// every row's registered word (FULL) or group (of the drain's bank), for the selects
+wire [RW-1:0] words [0:ROWS-1];
 
 genvar r, m, l;
 generate
@@ -200,23 +215,20 @@ generate
         // per-row copies of the p2 control (the read-address select of p3)
         (* keep = "true" *) reg v2_r;
         (* keep = "true" *) reg bank2_r;
-        // per-row copies of the drain's next bank and group (the group select of the read)
+        // per-row copy of the drain's next bank (the bank select of the read)
         (* keep = "true" *) reg dbank_r;
-        (* keep = "true" *) reg [1:0] dgrp_r;
-        // the row's registered drain group
-        reg [DATA_WIDTH-1:0] grp_reg;
+        // the row's registered drain word (FULL) or group
+        reg [RW-1:0] word_reg;
 
         (* keep *)
         always @(posedge clk) begin
             v2_r <= v1_reg;
             bank2_r <= bank1_reg;
             dbank_r <= rd_next_bank;
-            dgrp_r <= rd_next_grp;
             if (rst) begin
                 v2_r <= 1'b0;
                 bank2_r <= 1'b0;
                 dbank_r <= 1'b0;
-                dgrp_r <= 2'd0;
             end
         end
 
@@ -294,16 +306,83 @@ generate
             end
         end
 
-        always @(posedge clk) begin
-            grp_reg <= dbank_r ? rd1[dgrp_r*DATA_WIDTH +: DATA_WIDTH] : rd0[dgrp_r*DATA_WIDTH +: DATA_WIDTH];
+        if (FULL) begin : wfull
+            always @(posedge clk) begin
+                word_reg <= dbank_r ? rd1 : rd0;
+            end
+        end else begin : wgrp
+            // per-row copy of the drain's next group (the group select of the read)
+            (* keep = "true" *) reg [1:0] dgrp_r;
+            (* keep *)
+            always @(posedge clk) begin
+                dgrp_r <= rd_next_grp;
+                if (rst) begin
+                    dgrp_r <= 2'd0;
+                end
+            end
+            always @(posedge clk) begin
+                word_reg <= dbank_r ? rd1[dgrp_r*DATA_WIDTH +: DATA_WIDTH] : rd0[dgrp_r*DATA_WIDTH +: DATA_WIDTH];
+            end
         end
 
-        assign groups[r] = grp_reg;
+        assign words[r] = word_reg;
     end
 
-    // row select, per int32 of the group (rd_row < ROWS by construction)
-    for (q = 0; q < Q; q = q + 1) begin : rd_q
-        assign rd_data[q*32 +: 32] = groups[rrow_reg[q][RIDX_W-1:0]][q*32 +: 32];
+    if (FULL) begin : full
+        // the group index of the read this cycle (rd_next_grp a cycle ago)
+        reg [1:0] dgrp_cur_reg;
+        always @(posedge clk) begin
+            dgrp_cur_reg <= rd_next_grp;
+            if (rst) begin
+                dgrp_cur_reg <= 2'd0;
+            end
+        end
+
+        // the group of the word read this cycle, per int32 of rd_data; row and group per
+        // int32 of rd_qdata
+        (* keep = "true" *)
+        reg [1:0]           rgrp_reg [0:Q-1];
+        (* keep = "true" *)
+        reg [ROW_WIDTH-1:0] qrow_reg [0:EPI_LANES-1];
+        /* verilator lint_off UNUSEDSIGNAL */
+        // unused when a DRAIN_Q group is the whole word (EPI_LANES = L)
+        (* keep = "true" *)
+        reg [QG_W-1:0]      qgrp_reg [0:EPI_LANES-1];
+        /* verilator lint_on UNUSEDSIGNAL */
+
+        for (q = 0; q < Q; q = q + 1) begin : rg
+            (* keep *)
+            always @(posedge clk) begin
+                rgrp_reg[q] <= dgrp_cur_reg;
+                if (rst) begin
+                    rgrp_reg[q] <= 2'd0;
+                end
+            end
+            assign rd_data[q*32 +: 32] = words[rrow_reg[q][RIDX_W-1:0]][(rgrp_reg[q]*Q + q)*32 +: 32];
+        end
+        for (q = 0; q < EPI_LANES; q = q + 1) begin : rd_e
+            (* keep *)
+            always @(posedge clk) begin
+                qrow_reg[q] <= rd_row;
+                qgrp_reg[q] <= dgrp_cur_reg[QG_W-1:0];
+                if (rst) begin
+                    qrow_reg[q] <= {ROW_WIDTH{1'b0}};
+                    qgrp_reg[q] <= {QG_W{1'b0}};
+                end
+            end
+            if (QGRPS > 1) begin : g
+                assign rd_qdata[q*32 +: 32] = words[qrow_reg[q][RIDX_W-1:0]][(qgrp_reg[q]*EPI_LANES + q)*32 +: 32];
+            end else begin : one
+                assign rd_qdata[q*32 +: 32] = words[qrow_reg[q][RIDX_W-1:0]][q*32 +: 32];
+            end
+        end
+    end else begin : grp
+        // EPI_LANES = Q: the group is selected before the per-row register (as for DRAIN
+        // alone) and DRAIN_Q reads the same groups
+        for (q = 0; q < Q; q = q + 1) begin : rd_q
+            assign rd_data[q*32 +: 32] = words[rrow_reg[q][RIDX_W-1:0]][q*32 +: 32];
+        end
+        assign rd_qdata = rd_data;
     end
 endgenerate
 

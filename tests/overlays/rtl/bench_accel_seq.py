@@ -36,7 +36,7 @@ class TB:
         self.hold_drain = 0
         self.rng = random.Random(3)
         for name in ("up_busy", "up_tready", "mac_busy", "mac_rd_block", "drain_rd_busy", "drain_rd_bank",
-                     "drain_busy"):
+                     "drain_busy", "drain_q_mode", "drain_epi_busy"):
             getattr(dut, name).value = 0
         cocotb.start_soon(self.unpacker())
         cocotb.start_soon(self.drain())

@@ -7,7 +7,7 @@ import random
 
 import cocotb
 import numpy as np
-from accel_program import Geometry, Program, assemble, beat, matmul
+from accel_program import Epilogue, Geometry, Program, assemble, beat, matmul
 from bench_util import bursty, param, pauses, start
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
@@ -20,6 +20,7 @@ from cocotbext.axi import (
     AxiStreamSource,
 )
 
+from accel.contract import epilogue as golden
 from accel.overlays.spec import load_spec
 
 SPEC = load_spec(os.environ.get("ACCEL_SPEC", "z2_default"))
@@ -413,3 +414,199 @@ async def test_drain_overlap_hazards(dut):
     for _ in range(3):
         tb.set_pauses(rand.randrange(100), rand.random() * 0.5, rand.random() * 0.9)
         await tb.matmul(rand.randint(1, 3 * GEO.rows), rand.randint(1, 3 * L), rand.randint(1, 3 * L), rng)
+
+
+# ------------------------------------------------------------------ epilogue (DRAIN_Q)
+def operand(rng, dtype: str, shape) -> np.ndarray:
+    lo, hi = (0, 256) if dtype == "uint8" else (-128, 128)
+    return rng.integers(lo, hi, size=shape).astype(dtype)
+
+
+def epi_case(rng, a, b, *, out_dtype="int8", per_column=True, bias=True, a_zp=0, b_zp=0, zp=None,
+             clamp=None) -> Epilogue:
+    """Parameters that land most results inside the output range (scale from the accumulators)."""
+    n = b.shape[1]
+    bias_v = rng.integers(-(2**12), 2**12, size=n).astype(np.int32) if bias else None
+    acc = golden.accumulate(a, b, a_zero_point=a_zp, b_zero_point=b_zp, bias=bias_v)
+    span = float(np.abs(acc.astype(np.int64)).max()) + 1.0
+    base = 100.0 / span
+    scale = (base * rng.uniform(0.5, 2.0, size=n) if per_column else np.array(base * rng.uniform(0.5, 2.0)))
+    if zp is None:
+        zp = int(rng.integers(0, 256)) if out_dtype == "uint8" else int(rng.integers(-128, 128))
+    return Epilogue(scale=np.asarray(scale, dtype=np.float32), bias=bias_v, zero_point=zp, a_zero_point=a_zp,
+                    b_zero_point=b_zp, clamp=clamp, out_dtype=out_dtype)
+
+
+def epi_ref(a, b, e: Epilogue) -> np.ndarray:
+    return golden.matmul(a, b, bias=e.bias, scale=e.scale, zero_point=e.zero_point, a_zero_point=e.a_zero_point,
+                         b_zero_point=e.b_zero_point, clamp=e.clamp, out_dtype=e.out_dtype)
+
+
+async def epi_matmul(tb: TB, m, n, k, rng, *, a_dtype="int8", b_dtype="int8", **kw) -> Program:
+    mm = {key: kw.pop(key) for key in ("kchunk", "nchunk", "cmd_split") if key in kw}
+    a = operand(rng, a_dtype, (m, k))
+    b = operand(rng, b_dtype, (k, n))
+    e = epi_case(rng, a, b, **kw)
+    prog = matmul(SPEC, GEO, a, b, epi=e, **mm)
+    frames = await tb.run(prog)
+    c = assemble(prog, frames, m, n, dtype=e.out_dtype)
+    ref = epi_ref(a, b, e)
+    assert np.array_equal(c, ref), (f"DRAIN_Q mismatch {m}x{n}x{k} {a_dtype}/{b_dtype} {kw} {mm}: "
+                                    f"{np.argwhere(c != ref)[:4]}")
+    return prog
+
+
+def epi_variants(rng):
+    """Operand dtypes, zero points, output dtype, clamp, per-column or per-tensor scale."""
+    while True:
+        a_dtype = str(rng.choice(["int8", "uint8"]))
+        b_dtype = str(rng.choice(["int8", "uint8"]))
+        out = str(rng.choice(["int8", "uint8"]))
+        lo, hi = golden.OUT_RANGES[out]
+        a_zp = int(rng.integers(0, 256)) if a_dtype == "uint8" else int(rng.integers(-128, 128))
+        b_zp = int(rng.integers(0, 256)) if b_dtype == "uint8" else int(rng.integers(-128, 128))
+        zp = int(rng.integers(lo, hi + 1))
+        clamp = [None, (zp, hi), (max(lo, zp - 20), min(hi, zp + 40))][int(rng.integers(3))]
+        yield {"a_dtype": a_dtype, "b_dtype": b_dtype, "out_dtype": out, "a_zp": a_zp, "b_zp": b_zp, "zp": zp,
+               "clamp": clamp, "per_column": bool(rng.integers(2)), "bias": bool(rng.integers(4))}
+
+
+@cocotb.test()
+async def test_epilogue_shapes(dut):
+    """DRAIN_Q matmuls (u8 operands, zero points, K split, N windows, size-1 dims) vs the golden model."""
+    tb = await setup(dut)
+    rng = np.random.default_rng(21)
+    variants = epi_variants(rng)
+    total_instr = 0
+    for i, (m, n, k, kw) in enumerate(shapes()):
+        v = next(variants)
+        dut._log.info("epilogue matmul %dx%dx%d %s %s", m, n, k, kw, v)
+        tb.set_pauses(i, [0.0, 0.3, 0.0, 0.5][i % 4], [0.0, 0.0, 0.6, 0.3][i % 4], burst=i % 5 == 4)
+        prog = await epi_matmul(tb, m, n, k, rng, **kw, **v)
+        total_instr += prog.instructions
+    st = await tb.wait_idle()
+    assert st["IDLE"] and not st["ERROR"], st
+    assert await tb.rd("INSTR_COUNT") == total_instr
+
+
+@cocotb.test()
+async def test_epilogue_mixed_stream(dut):
+    """DRAIN and DRAIN_Q programs back to back in one input stream (the engine switches modes
+    in order), slow output; counters count 1 byte per DRAIN_Q result."""
+    tb = await setup(dut)
+    rng = np.random.default_rng(22)
+    variants = epi_variants(rng)
+    for seed, p_out in ((1, 0.0), (2, 0.7), (3, 0.95)):
+        tb.set_pauses(seed, 0.1, p_out)
+        await tb.ctrl("CLEAR_COUNTERS")
+        progs, refs, bytes_out = [], [], 0
+        for j in range(4):
+            m, n, k = int(rng.integers(1, 3 * GEO.rows)), int(rng.integers(1, 3 * L)), int(rng.integers(1, 3 * L))
+            if j % 2:
+                v = next(variants)
+                a = operand(rng, v.pop("a_dtype"), (m, k))
+                b = operand(rng, v.pop("b_dtype"), (k, n))
+                e = epi_case(rng, a, b, **v)
+                progs.append(matmul(SPEC, GEO, a, b, epi=e, cmd_split=3))
+                refs.append((epi_ref(a, b, e), e.out_dtype))
+                bytes_out += m * n
+            else:
+                a = operand(rng, "int8", (m, k))
+                b = operand(rng, "int8", (k, n))
+                progs.append(matmul(SPEC, GEO, a, b, cmd_split=3))
+                refs.append((a.astype(np.int32) @ b.astype(np.int32), "<i4"))
+                bytes_out += 4 * m * n
+        for p in progs:
+            for pk in p.packets:
+                await tb.src.send(AxiStreamFrame(pk))
+        for p, (ref, dtype) in zip(progs, refs, strict=True):
+            frames = []
+            for _ in p.drains:
+                rx = await with_timeout(tb.snk.recv(), 2000, "us")
+                frames.append(bytes(rx.tdata))
+            c = assemble(p, frames, *ref.shape, dtype=dtype)
+            assert np.array_equal(c, ref), np.argwhere(c != ref)[:4]
+        await tb.wait_idle()
+        cnt = await tb.counters()
+        assert cnt["BYTES_OUT"] == bytes_out, (cnt["BYTES_OUT"], bytes_out)
+
+
+@cocotb.test()
+async def test_epilogue_errors(dut):
+    """LOAD_EPI / DRAIN_Q field and packet-length errors; recovery with an epilogue matmul."""
+    tb = await setup(dut)
+    tb.set_pauses(9, 0.2, 0.2)
+    rng = np.random.default_rng(23)
+    nmax = GEO.nmax
+    lay = SPEC.epilogue
+
+    def b(op, **f):
+        return beat(SPEC, L, op, **f)
+
+    params = bytes(range(256)) * ((lay.packet_bytes(3) + 255) // 256)
+    good = params[: lay.packet_bytes(3)]
+    epi3 = b("LOAD_EPI", acc=1, win_cnt=3)
+    cases = [
+        ([cmd(b("LOAD_EPI", acc=0, win_cnt=0))], "BAD_FIELD"),
+        ([cmd(b("LOAD_EPI", acc=1, win_cnt=nmax + 1))], "BAD_FIELD"),
+        ([cmd(b("DRAIN_Q", acc=0, rows=0, win_cnt=1))], "BAD_FIELD"),
+        ([cmd(b("DRAIN_Q", acc=0, rows=GEO.rows + 1, win_cnt=1))], "BAD_FIELD"),
+        ([cmd(b("DRAIN_Q", acc=1, rows=1, win_cnt=nmax + 1))], "BAD_FIELD"),
+        ([cmd(epi3), good[: lay.packet_bytes(3) - L]], "EARLY_TLAST"),
+        ([cmd(epi3), good[:-1]], "EARLY_TLAST"),
+        ([cmd(epi3), good + good[:L]], "MISSING_TLAST"),
+        ([cmd(epi3), good + good[:1]], "MISSING_TLAST"),
+    ]
+    for i, (packets, code) in enumerate(cases):
+        dut._log.info("epilogue error case %d: %s", i, code)
+        await expect_error(tb, packets, code, irq=i % 2 == 0)
+        if i % 3 == 2:
+            await epi_matmul(tb, GEO.rows + 1, L + 3, L + 1, rng, a_dtype="uint8", b_dtype="uint8", a_zp=3, b_zp=130)
+
+
+async def timed(tb: TB, prog: Program) -> tuple[list[bytes], int, dict[str, int]]:
+    """Run at full rate; the span from the first s_axis beat to the last m_axis TLAST, counters."""
+    dut = tb.dut
+    await tb.ctrl("CLEAR_COUNTERS")
+    state = {"cycle": 0, "first_in": None, "last_out": None, "done": False}
+    cocotb.start_soon(watch_span(dut, state))
+    frames = await tb.run(prog, timeout_us=20000)
+    state["done"] = True
+    cnt = await tb.counters()
+    return frames, state["last_out"] - state["first_in"] + 1, cnt
+
+
+@cocotb.test()
+async def test_epilogue_performance(dut):
+    """int8 (DRAIN_Q) vs int32 (DRAIN) cycles at full rate; M*N output bytes instead of 4*M*N.
+
+    Shapes: 64x64x64 and 256x256x1 (output-bound); 256x256x256 too with ACCEL_PERF_BIG=1."""
+    tb = await setup(dut)
+    tb.set_pauses(0, 0.0, 0.0)
+    rng = np.random.default_rng(24)
+    sizes = [(64, 64, 64), (256, 256, 1)]
+    if (GEO.rows, GEO.nmax) != (SPEC.rows, SPEC.nmax):   # a small test geometry: a quick check only
+        sizes = [(2 * GEO.rows + 1, 3 * L, L)]
+    elif os.environ.get("ACCEL_PERF_BIG"):
+        sizes.append((256, 256, 256))
+    report = []
+    for m, n, k in sizes:
+        a = operand(rng, "int8", (m, k))
+        b = operand(rng, "int8", (k, n))
+        e = epi_case(rng, a, b)
+        p32 = matmul(SPEC, GEO, a, b)
+        frames, span32, cnt32 = await timed(tb, p32)
+        assert np.array_equal(assemble(p32, frames, m, n), a.astype(np.int32) @ b.astype(np.int32))
+        p8 = matmul(SPEC, GEO, a, b, epi=e)
+        frames, span8, cnt8 = await timed(tb, p8)
+        assert np.array_equal(assemble(p8, frames, m, n, dtype="int8"), epi_ref(a, b, e))
+        assert cnt8["BYTES_OUT"] == m * n and cnt32["BYTES_OUT"] == 4 * m * n
+        line = (f"PERF-EPI {m}x{n}x{k} rows={GEO.rows} lanes={L}: int32 span {span32} cycles "
+                f"(BYTES_OUT {cnt32['BYTES_OUT']}), int8 span {span8} cycles (BYTES_OUT {cnt8['BYTES_OUT']}, "
+                f"BYTES_IN {cnt8['BYTES_IN']} vs {cnt32['BYTES_IN']})")
+        dut._log.info(line)
+        report.append(line)
+    out = os.environ.get("ACCEL_PERF_FILE")
+    if out:
+        with open(out, "a") as fh:
+            fh.write("\n".join(report) + "\n")
