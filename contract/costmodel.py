@@ -25,10 +25,14 @@ array (``R`` rows, ``L`` = lanes bytes per beat, ``Q = L/4`` int32 per output be
     R x L MACs); a command packet of n instructions takes n beats; DRAIN reads
     ``rows*ceil(nc/Q)`` groups and emits ``ceil(rows*nc*4/L)`` beats, at most one per cycle.
 epilogue (``E`` = ``epi_lanes``)
-    LOAD_EPI consumes its parameter packet (``8 + 8*nc`` bytes) at one beat per cycle, after the
-    drain engine has released its accumulator bank (like STREAM_B); DRAIN_Q reads
-    ``rows*ceil(nc/E)`` lane groups and emits ``ceil(rows*nc/L)`` beats of 8-bit results, through
-    ``epi_pipe`` more pipeline stages than DRAIN (int32 -> float32, multiply, round, clamp).
+    LOAD_EPI consumes its parameter packet (``8 + 8*nc`` bytes) at one beat per cycle once a
+    DRAIN_Q no longer reads that bank's parameters (``epi_release`` after the reader left it); the
+    beats bypass the row unpacker, so its transfer completes with ``epi_in_beats`` beats (the input
+    skid) still on chip. DRAIN_Q reads ``rows*ceil(nc/E)`` lane groups and emits ``ceil(rows*nc/L)``
+    beats of 8-bit results, through ``epi_pipe`` more stages than DRAIN (parameter read, int32 ->
+    float32, multiply, round, clamp); while its S2MM transfer is not armed (or a scattered
+    descriptor not taken) the reader runs ahead only by the ``epi_hold`` groups the path holds,
+    then paces the output (a group is less than a beat when E < L).
 on-chip state
     STREAM_B waits for the drain engine to release its accumulator bank, DRAIN for the
     previous drain's reader and the MAC pipeline; a command packet is only taken when the
@@ -82,7 +86,10 @@ class Timing:
     stream_tail: int = 1  # STREAM_B: unpacker tail after the last input beat
     mac_pipe: int = 2  # MAC pipeline depth: a DRAIN waits for the last accumulation to land
     drain_pipe: int = 2  # drain reader -> packer -> skid -> m_axis
-    epi_pipe: int = 3  # DRAIN_Q: the epilogue's stages between the reader and the packer (calibrate on the RTL)
+    epi_pipe: int = 9  # DRAIN_Q: parameter read + the epilogue's stages between the reader and the byte packer
+    epi_release: int = 1  # LOAD_EPI: after the reader leaves the bank, its last group still reads the parameters
+    epi_in_beats: int = 2  # LOAD_EPI: beats held on chip when its MM2S transfer completes (no row unpacker)
+    epi_hold: int = 16  # DRAIN_Q: lane groups its stages, packer and skid hold while S2MM is not armed yet
     s2mm_tail: int = 1  # S2MM: completion after the last beat is written
     cmd_gap: int = 1  # command packet: FIFO write -> first instruction issued
     skid_beats: int = 2  # input skid buffer: takes beats even while the sequencer is busy elsewhere
@@ -164,7 +171,8 @@ class _Timeline:
             raise ModelError(f"packet {pkt} consumed before the host started it")
         return max(self.start[pkt] + self.lat + _cdiv(self.L, self.rd) + self.t.first_beat, self.floor.get(pkt, 0))
 
-    def _last_beat(self, arrival: int, begin: int, dur: int, chunks: int, nbytes: int, pkt: int) -> int:
+    def _last_beat(self, arrival: int, begin: int, dur: int, chunks: int, nbytes: int, pkt: int,
+                   in_buffer: int | None = None) -> int:
         """When the DMA's last beat of a packet is accepted (the MM2S transfer completes).
 
         A packet of at most ``skid_beats`` beats waits whole in the input skid, whatever the
@@ -175,7 +183,7 @@ class _Timeline:
         delivered = arrival + max(_cdiv(nbytes, self.rd), pkt_dur) - 1
         if beats <= self.t.skid_beats:
             return delivered
-        held = (self.t.in_buffer_beats * chunks) // max(1, beats)
+        held = ((self.t.in_buffer_beats if in_buffer is None else in_buffer) * chunks) // max(1, beats)
         return max(delivered, begin + max(1, dur - held))
 
     def _resolve_drain(self, d: int) -> bool:
@@ -188,8 +196,10 @@ class _Timeline:
         nbytes = self.p.s2mm[d][2]
         pipe = self._drain_pipe.get(d, self.t.drain_pipe)
         out_start = max(issue + pipe, self.arm[d])
-        # the reader can run ahead of a blocked output only by the packer/skid depth
-        last_beat = max(issue + pipe + max(groups, beats), out_start + beats)
+        # the reader can run ahead of a blocked output only by the packer/skid depth (DRAIN_Q: by the
+        # epilogue's stages too; a lane group is less than a beat, so the reader then paces the output)
+        after = max(beats, groups - self.t.epi_hold) if d in self._drain_pipe else beats
+        last_beat = max(issue + pipe + max(groups, beats), out_start + after)
         reader = max(issue + groups, last_beat - pipe)
         written = max(last_beat, self.arm[d] + self.lat + _cdiv(nbytes, self.wr))
         self.ddone[d] = written + self.t.s2mm_tail
@@ -262,8 +272,8 @@ class _Timeline:
                 chunks = _cdiv(nbytes, self.L)
                 dur = max(chunks, _cdiv(nbytes, self.rd), self.min_dur.get(pkt, 0))
                 arrival = self._arrival(pkt)
-                begin = max(self.seq + t.instr_gap, arrival, free)
-                self.done[pkt] = self._last_beat(arrival, begin, dur, chunks, nbytes, pkt)
+                begin = max(self.seq + t.instr_gap, arrival, free + t.epi_release)
+                self.done[pkt] = self._last_beat(arrival, begin, dur, chunks, nbytes, pkt, t.epi_in_beats)
                 self.seq = begin + dur + t.load_tail
             elif op in ("DRAIN", "DRAIN_Q"):
                 prev = self.last_drain
@@ -339,7 +349,9 @@ class _Timeline:
             served = first
             if t_first > h:
                 t_other = self.done_time(other, cur[other]) if cur[other] is not None else None
-                if t_other is not None and h < t_other < t_first:
+                # simple mode: a DMASR read ending the cycle the other channel completes already sees
+                # it (a LOAD_A/LOAD_EPI packet finishing with the poll); per-transfer SG keeps the strict order
+                if t_other is not None and (h < t_other or (h == t_other and not sg)) and t_other < t_first:
                     wait_cycles += t_other - h
                     h = t_other
                     served = other  # the poll stopped at the other channel's completion
@@ -396,17 +408,24 @@ class _ChainTimeline(_Timeline):
             return False
         t = self.t
         issue, groups, beats = self.drain_info[d]
-        avail, pick, last_beat, done = issue + t.drain_pipe, self.arm[d], 0, 0
+        pipe = self._drain_pipe.get(d, t.drain_pipe)  # DRAIN_Q: through the epilogue's stages
+        avail, pick, last_beat, done = issue + pipe, self.arm[d], 0, 0
+        quant, total, rd = d in self._drain_pipe, max(1, sum(self.segs[d])), issue
         for nbytes in self.segs[d]:
             first = max(pick, avail)
             last_beat = first + _cdiv(nbytes, self.L)
+            if quant:  # DRAIN_Q: the reader (a lane group per cycle) paces the output; it runs ahead of a
+                # waiting descriptor only by what the epilogue path holds
+                g = _cdiv(groups * nbytes, total)
+                rd = max(rd + g, first - pipe + g - t.epi_hold)
+                last_beat = max(last_beat, rd + pipe)
             avail = last_beat
             written = max(last_beat, pick + self.lat + _cdiv(nbytes, self.wr))
             done = written + t.s2mm_tail
             pick = written + t.sg_segment_gap  # the next descriptor of the packet
-        last_beat = max(last_beat, issue + t.drain_pipe + max(groups, beats))
+        last_beat = max(last_beat, issue + pipe + max(groups, beats))
         self.ddone[d] = done
-        reader = max(issue + groups, last_beat - t.drain_pipe)
+        reader = max(issue + groups, last_beat - pipe)
         acc = self._drain_bank[d]
         if self.bank_drain.get(acc) == d:
             self.reader_end[acc] = reader

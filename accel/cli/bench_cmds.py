@@ -123,7 +123,8 @@ def bench_costmodel(specs: tuple[str, ...], shapes: tuple[str, ...], quick: bool
     """Cost model vs simulator: predicted and simulated cycles over shapes x schedules.
 
     Prints a markdown report. Exit status 1 unless every result equals numpy, every prediction is
-    within 10% and the model's pick is the fastest simulated schedule for >= 90% of the shapes.
+    within 10% and the model's pick is the fastest simulated schedule for >= 90% of the shapes; the
+    fused-epilogue set (int8/uint8 output) must match the golden model with predictions within 2%.
     """
     from accel.bench import costmodel_sweep as sweep
     from accel.bench.provenance import make_stamp, write_result
@@ -142,7 +143,8 @@ def bench_costmodel(specs: tuple[str, ...], shapes: tuple[str, ...], quick: bool
 
     stamp = make_stamp("costmodel", spec_names, command_line()) if json_path else {}
     modes = list(sweep.DMA_MODES) if dma_mode == "both" else [dma_mode]
-    doc = sweep.run_sweep(spec_names, shape_texts, schedules, seed, log, modes)
+    doc = sweep.run_sweep(spec_names, shape_texts, schedules, seed, log, modes,
+                          epilogue=sweep.EPILOGUE_QUICK if quick else sweep.EPILOGUE_SHAPES)
     md = sweep.markdown(doc)
     click.echo(md)
     if json_path:

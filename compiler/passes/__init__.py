@@ -8,4 +8,7 @@ from .model_emit import AccelModelEmit
 from .onnx_partition import AccelOnnxPartition
 from .schedule import AccelSchedule
 
-__all__ = ["REGISTRY", "AccelEmit", "AccelLower", "AccelMatch", "AccelModelEmit", "AccelOnnxPartition", "AccelSchedule", "Option", "Pass", "register"]
+__all__ = [
+    "REGISTRY", "AccelEmit", "AccelLower", "AccelMatch", "AccelModelEmit", "AccelOnnxPartition", "AccelSchedule",
+    "Option", "Pass", "register",
+]

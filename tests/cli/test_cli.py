@@ -110,8 +110,8 @@ def test_info(cli) -> None:
 def test_every_command_is_registered(cli) -> None:
     res = CliRunner().invoke(cli, ["--help"])
     assert res.exit_code == 0, res.output
-    for name in ("demo", "matmul", "info", "compile", "run", "opt", "irdl", "bench", "bench-costmodel", "bench-models", "sim-speed",
-                 "docs", "spec", "hwh", "estimate", "sim-build", "vivado-params", "build-bitstream"):
+    for name in ("demo", "matmul", "info", "compile", "run", "opt", "irdl", "bench", "bench-costmodel", "bench-models",
+                 "sim-speed", "docs", "spec", "hwh", "estimate", "sim-build", "vivado-params", "build-bitstream"):
         assert f"  {name} " in res.output, name
 
 
