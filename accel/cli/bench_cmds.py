@@ -14,11 +14,25 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from accel.errors import InputError
+
+
+def _write_files(doc: dict, md: str, stamp: dict, json_path: str | None, md_path: str | None,
+                 log: Callable[[str], None]) -> None:
+    """A measurement command's outputs: the stamped JSON result (``--json``) and its markdown (``--md``)."""
+    from accel.bench.provenance import write_result
+
+    if json_path:
+        log(f"wrote {write_result(json_path, doc, stamp)}")
+    if md_path:
+        Path(md_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(md_path).write_text(md)
+        log(f"wrote {md_path}")
 
 
 def _shapes(values: tuple[str, ...]) -> list[tuple[int, int, int]]:
@@ -127,7 +141,7 @@ def bench_costmodel(specs: tuple[str, ...], shapes: tuple[str, ...], quick: bool
     fused-epilogue set (int8/uint8 output) must match the golden model with predictions within 2%.
     """
     from accel.bench import costmodel_sweep as sweep
-    from accel.bench.provenance import make_stamp, write_result
+    from accel.bench.provenance import make_stamp
     from accel.cli import command_line
     from accel.overlays.spec import load_spec
 
@@ -147,12 +161,7 @@ def bench_costmodel(specs: tuple[str, ...], shapes: tuple[str, ...], quick: bool
                           epilogue=sweep.EPILOGUE_QUICK if quick else sweep.EPILOGUE_SHAPES)
     md = sweep.markdown(doc)
     click.echo(md)
-    if json_path:
-        log(f"wrote {write_result(json_path, doc, stamp)}")
-    if md_path:
-        Path(md_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(md_path).write_text(md)
-        log(f"wrote {md_path}")
+    _write_files(doc, md, stamp, json_path, md_path, log)
     if not sweep.passed(doc):
         sys.exit(1)
 
@@ -215,7 +224,7 @@ def bench_models(spec: str, backend: str, models: tuple[str, ...], variants: tup
     outputs differ from its program's CPU reference execution (the reports are written first).
     """
     from accel.bench import models as M
-    from accel.bench.provenance import make_stamp, write_result
+    from accel.bench.provenance import make_stamp
     from accel.cli import command_line
     from accel.overlays.spec import load_spec
 
@@ -235,12 +244,7 @@ def bench_models(spec: str, backend: str, models: tuple[str, ...], variants: tup
     doc = M.run_models(cfg, log)
     md = M.markdown(doc, command=command)
     click.echo(md)
-    if json_path:
-        log(f"wrote {write_result(json_path, doc, stamp)}")
-    if md_path:
-        Path(md_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(md_path).write_text(md)
-        log(f"wrote {md_path}")
+    _write_files(doc, md, stamp, json_path, md_path, log)
     if not M.passed(doc):
         sys.exit(1)
 

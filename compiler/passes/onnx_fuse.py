@@ -225,23 +225,35 @@ class Fusions:
         return True
 
     # ------------------------------------------------------------------ Relu / Clip
-    def fuse_activation(self, q: ir.Operation) -> bool:
-        from .onnx_partition import tensor_type, vtype
+    def sandwiched(self, q: ir.Operation, ops: str | tuple[str, ...]) -> tuple[Any, ...] | None:
+        """``q = QuantizeLinear(inner(DequantizeLinear(x)))`` where ``inner`` is one of ``ops``, each
+        op read only by the next, and q and the DequantizeLinear share one 8-bit type, scale and zero
+        point: then ``inner`` can work on the integers ``x`` directly. Returns
+        ``(inner, dq, x, out_type, (scale, zero_point))`` or None."""
+        from .onnx_partition import tensor_type
 
-        act = host(q.operands[0], ("Relu", "Clip"))
-        if act is None or not read_only_by(act.results[0], q):
-            return False
-        dq = host(act.operands[0], "DequantizeLinear")
+        inner = host(q.operands[0], ops)
+        if inner is None or not read_only_by(inner.results[0], q):
+            return None
+        dq = host(inner.operands[0], "DequantizeLinear")
         out_t = tensor_type(q.results[0].type)
-        if dq is None or out_t is None or not read_only_by(dq.results[0], act):
-            return False
+        if dq is None or out_t is None or not read_only_by(dq.results[0], inner):
+            return None
         x = dq.operands[0]
         x_t = tensor_type(x.type)
         pq, pd = self.qparams(q), self.qparams(dq)
         if pq is None or pd is None or x_t is None or x_t[1] != out_t[1] or out_t[1] not in ("int8", "uint8") \
                 or pq[1] != pd[1] or not np.array_equal(np.float32(pq[0]), np.float32(pd[0])):
+            return None
+        return inner, dq, x, out_t, pq
+
+    def fuse_activation(self, q: ir.Operation) -> bool:
+        from .onnx_partition import vtype
+
+        match = self.sandwiched(q, ("Relu", "Clip"))
+        if match is None:
             return False
-        s, zp = pq
+        act, dq, x, out_t, (s, zp) = match
         dt = out_t[1]
         qlo, qhi = QUANT_RANGES[dt]
         kind = irutil.from_attr(act.attributes["op"])
@@ -365,21 +377,12 @@ class Fusions:
 
     # ------------------------------------------------------------------ Q(MaxPool(DQ(x))) = MaxPool(x)
     def fuse_pool(self, q: ir.Operation) -> bool:
-        from .onnx_partition import tensor_type, vtype
+        from .onnx_partition import vtype
 
-        pool = host(q.operands[0], "MaxPool")
-        if pool is None or not read_only_by(pool.results[0], q) or len(pool.results) != 1:
+        match = self.sandwiched(q, "MaxPool")
+        if match is None or len(match[0].results) != 1:
             return False
-        dq = host(pool.operands[0], "DequantizeLinear")
-        out_t = tensor_type(q.results[0].type)
-        if dq is None or out_t is None or not read_only_by(dq.results[0], pool):
-            return False
-        x = dq.operands[0]
-        x_t = tensor_type(x.type)
-        pq, pd = self.qparams(q), self.qparams(dq)
-        if pq is None or pd is None or x_t is None or x_t[1] != out_t[1] or out_t[1] not in ("int8", "uint8") \
-                or pq[1] != pd[1] or not np.array_equal(np.float32(pq[0]), np.float32(pd[0])):
-            return False
+        pool, dq, x, out_t, _qp = match
         a = irutil.attr_dict(pool)
         with ir.InsertionPoint(q), q.location:
             y = self.emit("accel.host", [x], [vtype(out_t[0], out_t[1])],

@@ -92,17 +92,18 @@ sys.meta_path.insert(0, _NoMLIR())
 '''
 
 
-def test_notebook_02_runs_on_a_board_install(kernel_name, tmp_path, monkeypatch):
-    """A board install has the runtime only (docs/BOARD.md): no MLIR bindings. Notebook 02 must
-    still run: it skips the compile cells and runs the program compiled on the host."""
+def _run_on_board_install(stem: str, blocker: str, kernel_name, tmp_path, monkeypatch) -> str:
+    """Execute notebook ``stem`` in a kernel whose interpreter runs ``blocker`` (a sitecustomize.py
+    that makes the host-only packages unimportable, as on a board install) at start; the text the
+    code cells printed."""
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
 
     site = tmp_path / "board-site"
     site.mkdir()
-    (site / "sitecustomize.py").write_text(BLOCK_MLIR)  # loaded by the kernel's interpreter at start
+    (site / "sitecustomize.py").write_text(blocker)
     monkeypatch.setenv("PYTHONPATH", str(site))
-    path = next(p for p in NOTEBOOKS if p.stem == "02_compile_mlir")
+    path = next(p for p in NOTEBOOKS if p.stem == stem)
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(nb, kernel_name=kernel_name, timeout=TIMEOUT_S,
                                      resources={"metadata": {"path": str(path.parent)}})
@@ -110,8 +111,14 @@ def test_notebook_02_runs_on_a_board_install(kernel_name, tmp_path, monkeypatch)
         client.execute()
     except nbclient.exceptions.CellExecutionError as exc:
         pytest.fail(f"{path.name} on a board install: {exc}")
-    text = "".join(out.get("text", "") for cell in nb.cells if cell.cell_type == "code"
+    return "".join(out.get("text", "") for cell in nb.cells if cell.cell_type == "code"
                    for out in cell.get("outputs", []) if out.get("output_type") == "stream")
+
+
+def test_notebook_02_runs_on_a_board_install(kernel_name, tmp_path, monkeypatch):
+    """A board install has the runtime only (docs/BOARD.md): no MLIR bindings. Notebook 02 must
+    still run: it skips the compile cells and runs the program compiled on the host."""
+    text = _run_on_board_install("02_compile_mlir", BLOCK_MLIR, kernel_name, tmp_path, monkeypatch)
     assert "no MLIR compiler here (a board install)" in text
     assert "result matches numpy" in text
 
@@ -145,23 +152,7 @@ sys.meta_path.insert(0, _NoHostTools())
 def test_notebook_04_runs_on_a_board_install(kernel_name, tmp_path, monkeypatch):
     """A board install has no MLIR, no onnx and no onnxruntime (32-bit ARM): notebook 04 skips
     training, quantization and compilation and runs the shipped model program."""
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-
-    site = tmp_path / "board-site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(BLOCK_HOST_TOOLS)
-    monkeypatch.setenv("PYTHONPATH", str(site))
-    path = next(p for p in NOTEBOOKS if p.stem == "04_quantized_model")
-    nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(nb, kernel_name=kernel_name, timeout=TIMEOUT_S,
-                                     resources={"metadata": {"path": str(path.parent)}})
-    try:
-        client.execute()
-    except nbclient.exceptions.CellExecutionError as exc:
-        pytest.fail(f"{path.name} on a board install: {exc}")
-    text = "".join(out.get("text", "") for cell in nb.cells if cell.cell_type == "code"
-                   for out in cell.get("outputs", []) if out.get("output_type") == "stream")
+    text = _run_on_board_install("04_quantized_model", BLOCK_HOST_TOOLS, kernel_name, tmp_path, monkeypatch)
     assert "no MLIR compiler / onnxruntime here (a board install)" in text
     assert "equal to the CPU reference" in text and "quantized, on the accelerator" in text
     assert "onnxruntime's accuracy: on the host" in text and "float, onnxruntime" not in text
