@@ -57,6 +57,25 @@ def test_build_caches_by_content_key(tmp_path: Any) -> None:
         zoo.build("gemm", "int4", tmp_path)
 
 
+def test_quantizer_reads_a_private_copy(tmp_path: Any, monkeypatch: Any) -> None:
+    """onnxruntime's quantizers write and then delete ``<input>-inferred.onnx`` beside their
+    input; two xdist workers quantizing variants of one cached float model deleted each other's
+    file (a CI failure). Each build must hand the quantizer a copy in a directory of its own."""
+    seen: list[Any] = []
+    real = zoo._quantize
+
+    def spy(source: Any, out: Any, name: str, v: Any) -> None:
+        seen.append((source, source.read_bytes()))
+        real(source, out, name, v)
+
+    monkeypatch.setattr(zoo, "_quantize", spy)
+    shared = zoo.build("gemm", "float", tmp_path)
+    zoo.build("gemm", "qdq_u8s8", tmp_path)
+    (source, data), = seen
+    assert source.parent != shared.parent and data == shared.read_bytes()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".") or "inferred" in p.name]
+
+
 @pytest.mark.parametrize("name,variant", zoo.all_models(), ids=str)
 def test_model_runs_and_keeps_accuracy(name: str, variant: str, zoo_dir: Any,
                                        float_predictions: dict[str, np.ndarray]) -> None:

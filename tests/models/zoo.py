@@ -28,6 +28,7 @@ import hashlib
 import inspect
 import itertools
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -319,7 +320,13 @@ def build(name: str, variant: str = "float", dir: Path | str | None = None) -> P
         _atomic_write(path, lambda tmp: tmp.write_bytes(data))
         return path
     float_path = build(name, "float", root)
-    _atomic_write(path, lambda tmp: _quantize(float_path, tmp, name, VARIANTS[variant]))
+    with tempfile.TemporaryDirectory(dir=root, prefix=f".{name}-{variant}.") as private:
+        # onnxruntime's quantizers write `<input>-inferred.onnx` next to their input and delete
+        # it afterwards, so two workers quantizing variants of one float model would delete each
+        # other's file: each quantizes its own copy.
+        source = Path(private) / float_path.name
+        shutil.copyfile(float_path, source)
+        _atomic_write(path, lambda tmp: _quantize(source, tmp, name, VARIANTS[variant]))
     return path
 
 
