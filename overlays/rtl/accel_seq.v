@@ -205,6 +205,7 @@ reg        mode_epi_reg;
 // A bank metadata: rows and K of the last LOAD_A into each bank
 reg [7:0]  bank_rows_reg [0:1];
 reg [15:0] bank_k_reg [0:1];
+reg        bank_loaded_reg [0:1];
 
 /*
  * Instruction FIFO
@@ -241,9 +242,79 @@ wire        ir_consume;                           // the instruction starts or r
 wire        ir_load = fifo_m_tvalid && (!ir_valid_reg || ir_consume);
 wire        queue_empty = fifo_empty && !ir_valid_reg;
 
+/*
+ * Field checks in the instruction-register stage: the opcode decode and every check that
+ * depends only on the instruction's own fields are computed from the FIFO's head and
+ * registered with it (ir_*), so the cycle that starts an instruction only combines
+ * registered results with the A bank state and the wait conditions. Cycle counts do not
+ * change: the results are there in the same cycle as ir_reg.
+ */
+wire [OPW-1:0] n_op = fifo_m_tdata[ACCEL_OPCODE_LSB +: OPW];
+wire [7:0]  n_rows = fifo_m_tdata[ACCEL_F_ROWS_LSB +: 8];
+wire [15:0] n_row_len = fifo_m_tdata[ACCEL_F_ROW_LEN_LSB +: 16];
+wire [15:0] n_win_lo = fifo_m_tdata[ACCEL_F_WIN_LO_LSB +: 16];
+wire [15:0] n_win_cnt = fifo_m_tdata[ACCEL_F_WIN_CNT_LSB +: 16];
+
+wire n_is_load = n_op == OP_LOAD_A;
+wire n_is_stream = n_op == OP_STREAM_B;
+wire n_is_drain_q = n_op == OP_DRAIN_Q;
+wire n_is_drain = n_op == OP_DRAIN || n_is_drain_q;
+wire n_is_epi = n_op == OP_LOAD_EPI;
+
+wire [16:0] n_win_cnt_17 = {1'b0, n_win_cnt};
+wire [16:0] n_win_end = {1'b0, n_win_lo} + n_win_cnt_17;
+wire n_rows_ok = n_rows != 8'd0 && {9'd0, n_rows} <= ROWS_C;
+wire n_window_ok = n_win_cnt != 16'd0 && n_win_end <= {1'b0, n_row_len};
+wire n_aligned = n_win_lo[SHIFT-1:0] == {SHIFT{1'b0}};
+
+// the decode error of the instruction's fields alone; STREAM_B's check of its A bank (which
+// a LOAD_A starting in the same cycle may change) is left to the decode below
+reg [7:0] n_field_error;
+always @* begin
+    n_field_error = 8'd0;
+    if (n_is_load) begin
+        if (!n_aligned) begin
+            n_field_error = E_UNALIGNED;
+        end else if (!n_rows_ok || !n_window_ok || n_win_cnt_17 > KMAX_C) begin
+            n_field_error = E_BAD_FIELD;
+        end
+    end else if (n_is_stream) begin
+        if (!n_aligned) begin
+            n_field_error = E_UNALIGNED;
+        end else if (!n_window_ok || n_win_cnt_17 > NMAX_C) begin
+            n_field_error = E_BAD_FIELD;
+        end
+    end else if (n_is_drain) begin
+        if (!n_rows_ok || n_win_cnt == 16'd0 || n_win_cnt_17 > NMAX_C) begin
+            n_field_error = E_BAD_FIELD;
+        end
+    end else if (n_is_epi) begin
+        if (n_win_cnt == 16'd0 || n_win_cnt_17 > NMAX_C) begin
+            n_field_error = E_BAD_FIELD;
+        end
+    end else begin
+        n_field_error = E_BAD_OPCODE;
+    end
+end
+
+reg        ir_is_load_reg;
+reg        ir_is_stream_reg;
+reg        ir_is_drain_reg;
+reg        ir_is_drain_q_reg;
+reg        ir_is_epi_reg;
+reg        ir_field_bad_reg;
+reg  [7:0] ir_field_error_reg;
+
 always @(posedge clk) begin
     if (ir_load) begin
         ir_reg <= fifo_m_tdata;
+        ir_is_load_reg <= n_is_load;
+        ir_is_stream_reg <= n_is_stream;
+        ir_is_drain_reg <= n_is_drain;
+        ir_is_drain_q_reg <= n_is_drain_q;
+        ir_is_epi_reg <= n_is_epi;
+        ir_field_bad_reg <= n_field_error != 8'd0;
+        ir_field_error_reg <= n_field_error;
         ir_valid_reg <= 1'b1;
     end else if (ir_consume) begin
         ir_valid_reg <= 1'b0;
@@ -257,7 +328,6 @@ end
  * Decode (of the instruction register)
  */
 wire [63:0] instr = ir_reg;
-wire [OPW-1:0] f_op = instr[ACCEL_OPCODE_LSB +: OPW];
 wire        f_abuf = instr[ACCEL_F_ABUF_LSB];
 wire        f_acc = instr[ACCEL_F_ACC_LSB];
 wire        f_accumulate = instr[ACCEL_F_ACCUMULATE_LSB];
@@ -267,48 +337,20 @@ wire [15:0] f_row_len = instr[ACCEL_F_ROW_LEN_LSB +: 16];
 wire [15:0] f_win_lo = instr[ACCEL_F_WIN_LO_LSB +: 16];
 wire [15:0] f_win_cnt = instr[ACCEL_F_WIN_CNT_LSB +: 16];
 
-wire is_load = f_op == OP_LOAD_A;
-wire is_stream = f_op == OP_STREAM_B;
-wire is_drain_q = f_op == OP_DRAIN_Q;
-wire is_drain = f_op == OP_DRAIN || is_drain_q;   // both hand a bank to the drain engine
-wire is_epi = f_op == OP_LOAD_EPI;
+wire is_load = ir_is_load_reg;
+wire is_stream = ir_is_stream_reg;
+wire is_drain_q = ir_is_drain_q_reg;
+wire is_drain = ir_is_drain_reg;                  // both hand a bank to the drain engine
+wire is_epi = ir_is_epi_reg;
 
-wire [7:0]  sb_rows = bank_rows_reg[f_abuf];
 wire [15:0] sb_k = bank_k_reg[f_abuf];
 
-wire [16:0] win_cnt_17 = {1'b0, f_win_cnt};
-wire [16:0] win_end = {1'b0, f_win_lo} + win_cnt_17;
-wire rows_ok = f_rows != 8'd0 && {9'd0, f_rows} <= ROWS_C;
-wire window_ok = f_win_cnt != 16'd0 && win_end <= {1'b0, f_row_len};
-wire aligned = f_win_lo[SHIFT-1:0] == {SHIFT{1'b0}};
-
-reg [7:0] decode_error;
-always @* begin
-    decode_error = 8'd0;
-    if (is_load) begin
-        if (!aligned) begin
-            decode_error = E_UNALIGNED;
-        end else if (!rows_ok || !window_ok || win_cnt_17 > KMAX_C) begin
-            decode_error = E_BAD_FIELD;
-        end
-    end else if (is_stream) begin
-        if (!aligned) begin
-            decode_error = E_UNALIGNED;
-        end else if (!window_ok || win_cnt_17 > NMAX_C || sb_k == 16'd0 || sb_rows == 8'd0) begin
-            decode_error = E_BAD_FIELD;
-        end
-    end else if (is_drain) begin
-        if (!rows_ok || f_win_cnt == 16'd0 || win_cnt_17 > NMAX_C) begin
-            decode_error = E_BAD_FIELD;
-        end
-    end else if (is_epi) begin
-        if (f_win_cnt == 16'd0 || win_cnt_17 > NMAX_C) begin
-            decode_error = E_BAD_FIELD;
-        end
-    end else begin
-        decode_error = E_BAD_OPCODE;
-    end
-end
+// STREAM_B needs a loaded A bank: a LOAD_A that starts has rows != 0 and K != 0 (its field
+// checks), so "rows and K of the bank nonzero" is "the bank was loaded since reset"
+// (bank_loaded_reg, one flip-flop per bank instead of a 24-bit zero test)
+wire bank_bad = is_stream && !bank_loaded_reg[f_abuf];
+wire decode_bad = ir_field_bad_reg || bank_bad;
+wire [7:0] decode_error = ir_field_bad_reg ? ir_field_error_reg : E_BAD_FIELD;
 
 // LOAD_EPI: header + win_cnt column records
 wire [15:0] packet_rows = is_stream ? sb_k : (is_epi ? f_win_cnt : {8'd0, f_rows});
@@ -353,7 +395,7 @@ always @* begin
     case (state_reg)
         S_FETCH: begin
             if (ir_valid_reg) begin
-                if (decode_error != 8'd0) begin
+                if (decode_bad) begin
                     error_next = decode_error;
                 end else if (is_drain) begin
                     if (!drain_wait) begin
@@ -429,6 +471,7 @@ always @(posedge clk) begin
         if (is_load) begin
             bank_rows_reg[f_abuf] <= f_rows;
             bank_k_reg[f_abuf] <= f_win_cnt;
+            bank_loaded_reg[f_abuf] <= 1'b1;
         end
     end
     if (state_reg == S_DATA) begin
@@ -458,6 +501,8 @@ always @(posedge clk) begin
         bank_rows_reg[1] <= 8'd0;
         bank_k_reg[0] <= 16'd0;
         bank_k_reg[1] <= 16'd0;
+        bank_loaded_reg[0] <= 1'b0;
+        bank_loaded_reg[1] <= 1'b0;
     end
 end
 

@@ -125,11 +125,45 @@ end
 /*
  * Reset: hard reset or CTRL.SOFT_RESET, registered
  */
+// One copy per consumer module, each in its own kept always block (a keep on the reg alone
+// does not stop yosys merging equal flip-flops): a single register drove ~580 pins on KV260.
 wire soft_rst;
-reg dp_rst_reg;
+wire dp_rst_d = rst || soft_rst;
+reg dp_rst_skid_reg;
+reg dp_rst_seq_reg;
+reg dp_rst_up_reg;
+reg dp_rst_mac_reg;
+reg dp_rst_rs_reg;
+reg dp_rst_ep_reg;
+reg dp_rst_dr_reg;
 
+(* keep *)
 always @(posedge clk) begin
-    dp_rst_reg <= rst || soft_rst;
+    dp_rst_skid_reg <= dp_rst_d;
+end
+(* keep *)
+always @(posedge clk) begin
+    dp_rst_seq_reg <= dp_rst_d;
+end
+(* keep *)
+always @(posedge clk) begin
+    dp_rst_up_reg <= dp_rst_d;
+end
+(* keep *)
+always @(posedge clk) begin
+    dp_rst_mac_reg <= dp_rst_d;
+end
+(* keep *)
+always @(posedge clk) begin
+    dp_rst_rs_reg <= dp_rst_d;
+end
+(* keep *)
+always @(posedge clk) begin
+    dp_rst_ep_reg <= dp_rst_d;
+end
+(* keep *)
+always @(posedge clk) begin
+    dp_rst_dr_reg <= dp_rst_d;
 end
 
 /*
@@ -147,7 +181,7 @@ axis_skid #(
 )
 in_skid (
     .clk(clk),
-    .rst(dp_rst_reg),
+    .rst(dp_rst_skid_reg),
     .s_axis_tdata(s_axis_tdata),
     .s_axis_tkeep(s_axis_tkeep),
     .s_axis_tvalid(s_axis_tvalid),
@@ -213,7 +247,7 @@ accel_seq #(
 )
 seq_inst (
     .clk(clk),
-    .rst(dp_rst_reg),
+    .rst(dp_rst_seq_reg),
     .s_axis_tdata(in_tdata[63:0]),
     .s_axis_tkeep(in_tkeep),
     .s_axis_tvalid(in_tvalid),
@@ -276,7 +310,7 @@ axis_row_unpack #(
 )
 unpack_inst (
     .clk(clk),
-    .rst(dp_rst_reg),
+    .rst(dp_rst_up_reg),
     .cfg_start(up_start),
     .cfg_rows(up_rows),
     .cfg_row_len(up_row_len),
@@ -360,7 +394,7 @@ mac_array #(
 )
 mac_inst (
     .clk(clk),
-    .rst(dp_rst_reg),
+    .rst(dp_rst_mac_reg),
     .s_valid(mac_chunk),
     .s_data(ch_data),
     .s_col(ch_col),
@@ -389,7 +423,7 @@ rowsum #(
 )
 rowsum_inst (
     .clk(clk),
-    .rst(dp_rst_reg),
+    .rst(dp_rst_rs_reg),
     .ld_valid(load_chunk),
     .ld_bank(cur_abuf),
     .ld_row(ch_row[7:0]),
@@ -425,7 +459,7 @@ epi_params #(
 )
 epi_params_inst (
     .clk(clk),
-    .rst(dp_rst_reg),
+    .rst(dp_rst_ep_reg),
     .wr_start(epi_wr_start),
     .wr_bank(epi_wr_bank),
     .wr_cnt(epi_wr_cnt),
@@ -454,7 +488,7 @@ drain #(
 )
 drain_inst (
     .clk(clk),
-    .rst(dp_rst_reg),
+    .rst(dp_rst_dr_reg),
     .cmd_valid(drain_valid),
     .cmd_bank(drain_bank),
     .cmd_rows(drain_rows),
