@@ -1,7 +1,7 @@
 """Whole quantized models on the accelerator: what one inference costs, model by model.
 
-``accel-run bench-models`` compiles small trained models (the test suite's model zoo,
-``tests/models/zoo.py``: an MLP, a Gemm pair, a batched MatMul and a CNN, each as a float model
+``accel-run bench-models`` compiles small trained models (the model zoo, :mod:`accel.bench.zoo`,
+which the test suite uses too: an MLP, a Gemm pair, a batched MatMul and a CNN, each as a float model
 and as onnxruntime's quantizer writes it in its three formats) into model programs
 (:mod:`accel.contract.model`) and measures, in one run on the simulator (or the board):
 
@@ -22,8 +22,8 @@ and as onnxruntime's quantizer writes it in its three formats) into model progra
   several runs, one thread), for scale only: it is the host's x86 CPU, not the board's ARM.
 
 A model that does not compile (or does not run) is a row whose ``error`` says why in one line,
-not a crash. The zoo is test material of the checkout (it needs onnx and onnxruntime, which only
-the host has), so this command runs from a checkout, like ``make results``.
+not a crash. The zoo needs onnx and onnxruntime (the ``dev`` extras, host only: the board path
+never imports them).
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from __future__ import annotations
 import math
 import platform
 import statistics
-import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -46,8 +45,6 @@ from accel.contract.hostcost import HostProfile, profiles_for
 from accel.errors import AccelError, InputError
 from accel.overlays.spec import load_spec
 
-from .provenance import REPO
-
 FORMAT = "pynq-accel/models-bench"
 VERSION = 1
 MODELS = ("mlp", "gemm", "batched", "cnn")
@@ -55,7 +52,6 @@ SAMPLES = 500
 QUICK_SAMPLES = 100
 QUICK_MODELS = ("mlp",)
 QUICK_VARIANTS = ("float", "qop_u8s8")
-ZOO_DIR = REPO / "tests"  # tests/models/zoo.py: the suite's model zoo (a package of the test tree)
 
 Log = Callable[[str], None]
 
@@ -92,17 +88,9 @@ class ModelsConfig:
 
 # ----------------------------------------------------------------------------- the cases
 def _zoo() -> Any:
-    """The test suite's model zoo (``tests/models/zoo.py`` of this checkout).
-
-    It is test material, not part of the installed package: the suite imports it as
-    ``models.zoo`` with ``tests/`` on ``sys.path`` (its root conftest), and so does this."""
-    if not (ZOO_DIR / "models" / "zoo.py").is_file():
-        raise InputError(f"bench-models measures the model zoo of a pynq-accel checkout ({ZOO_DIR}/models/zoo.py), "
-                         "which this installation does not have: run it from a git checkout (pip install -e .), "
-                         "or pass your own models with --onnx")
-    if str(ZOO_DIR) not in sys.path:
-        sys.path.insert(0, str(ZOO_DIR))
-    from models import zoo
+    """The model zoo (:mod:`accel.bench.zoo`), imported when a zoo case is asked for: it needs
+    onnx and onnxruntime (the ``dev`` extras), which ``--onnx`` runs of other models do not."""
+    from accel.bench import zoo
 
     return zoo
 
@@ -220,19 +208,6 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
-def _random_inputs(mp: Any, seed: int) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    out = {}
-    for e in mp.inputs:
-        dt = np.dtype(e["dtype"])
-        if dt.kind == "f":
-            out[e["name"]] = rng.standard_normal(e["shape"]).astype(dt)
-        else:
-            info = np.iinfo(dt)
-            out[e["name"]] = rng.integers(max(info.min, -128), min(info.max, 127) + 1, e["shape"]).astype(dt)
-    return out
-
-
 def _ort_session(path: Path) -> Any:
     """onnxruntime as a user runs it (graph optimizations on), on one thread."""
     import onnxruntime as ort
@@ -341,7 +316,7 @@ def measure_case(acc: Any, case: ModelCase, cfg: ModelsConfig, log: Log) -> dict
                 "weight_bytes": mp.arena.get("weight_bytes", 0), "predicted_cycles": s.get("predicted_cycles", 0),
                 "steps": len(mp.steps), "placement": mp.placement})
     feed = ({mp.inputs[0]["name"]: case.x[:1]} if case.x is not None and len(mp.inputs) == 1
-            else _random_inputs(mp, cfg.seed))
+            else mp.random_inputs(cfg.seed))
     try:
         rec = _Recording(acc)
         with load_model(rec, mp) as model:

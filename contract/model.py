@@ -95,6 +95,25 @@ class ModelProgram:
         raw = base64.b64decode(self.weights[str(tid)])
         return np.frombuffer(raw, dtype=np.dtype(t["dtype"])).reshape(t["shape"])
 
+    def random_inputs(self, seed: int) -> dict[str, np.ndarray]:
+        """Reproducible inputs for every model input, for trying a model without data (the
+        CLI's ``run`` and ``bench-models``): floats standard normal; integers uniform over the
+        dtype's range clipped to [-128, 255] (an int8 or uint8 activation's whole domain,
+        including the zero-point extremes a quantized input can hold); booleans 0/1."""
+        rng = np.random.default_rng(seed)
+        out: dict[str, np.ndarray] = {}
+        for e in self.inputs:
+            dt = np.dtype(e["dtype"])
+            if dt.kind == "f":
+                out[e["name"]] = rng.standard_normal(e["shape"]).astype(dt)
+            elif dt.kind in "iu":
+                info = np.iinfo(dt)
+                out[e["name"]] = rng.integers(max(info.min, -128), min(info.max, 255) + 1,
+                                              size=e["shape"]).astype(dt)
+            else:
+                out[e["name"]] = rng.integers(0, 2, size=e["shape"]).astype(dt)
+        return out
+
     def program(self, index: int) -> DriverProgram:
         """The parsed driver program of accelerator step ``index``."""
         prog = self.programs.get(index)

@@ -102,23 +102,6 @@ def _compile_model(src: str, spec: str, shape: tuple[str, ...], batch: int | Non
     return compile_model(src, spec, shapes=parse_shapes(list(shape)), batch=batch, epilogue=epilogue)
 
 
-def _random_inputs(mp: Any, seed: int) -> dict[str, Any]:
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    out = {}
-    for e in mp.inputs:
-        dt = np.dtype(e["dtype"])
-        if dt.kind == "f":
-            out[e["name"]] = rng.standard_normal(e["shape"]).astype(dt)
-        elif dt.kind in "iu":
-            info = np.iinfo(dt)
-            out[e["name"]] = rng.integers(max(info.min, -128), min(info.max, 255) + 1, size=e["shape"], dtype=dt)
-        else:
-            out[e["name"]] = rng.integers(0, 2, size=e["shape"]).astype(dt)
-    return out
-
-
 def _read_npz(path: str) -> dict[str, Any]:
     import numpy as np
 
@@ -131,7 +114,8 @@ def _read_npz(path: str) -> dict[str, Any]:
 
 
 def _run_model(src: str, spec: str | None, backend: str, inputs: str | None, outputs: str | None, check: bool,
-               as_json: bool, seed: int, shape: tuple[str, ...], batch: int | None) -> None:
+               as_json: bool, seed: int, shape: tuple[str, ...], batch: int | None, chain: bool = False,
+               dma_mode: str | None = None) -> None:
     import warnings
 
     import numpy as np
@@ -141,10 +125,11 @@ def _run_model(src: str, spec: str | None, backend: str, inputs: str | None, out
     from accel.runtime.model import load_model, reference
 
     mp = ModelProgram.load(src) if src.endswith(".json") else _compile_model(src, spec or "z2_default", shape, batch)
-    feed = _read_npz(inputs) if inputs else _random_inputs(mp, seed)
+    feed = _read_npz(inputs) if inputs else mp.random_inputs(seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with Accelerator(backend=backend, spec=spec or mp.spec_name) as acc, load_model(acc, mp) as model:
+        with Accelerator(backend=backend, spec=_with_dma_mode(spec or mp.spec_name, dma_mode, backend)) as acc, \
+                load_model(acc, mp, chain=chain) as model:
             got = model(feed)
             run = model.last
     mismatch: list[str] = []
@@ -174,6 +159,20 @@ def _run_model(src: str, spec: str | None, backend: str, inputs: str | None, out
     if mismatch:
         click.secho(f"error: outputs {mismatch} differ from the program's CPU reference execution", fg="red", err=True)
         sys.exit(1)
+
+
+def _with_dma_mode(spec: str, dma_mode: str | None, backend: str) -> Any:
+    """The spec to open, with the simulated DMA's mode overridden by ``--dma-mode``. On a board the
+    bitstream's DMA is what it is (its ``.hwh`` says whether it has scatter-gather), so the option
+    is refused there rather than silently ignored."""
+    if dma_mode is None:
+        return spec
+    if backend == "board":
+        raise ProgramError("--dma-mode selects the simulated DMA; on a board the bitstream's .hwh decides "
+                           "(c_include_sg): drop --dma-mode or use --backend sim")
+    from accel.overlays.spec import load_spec
+
+    return load_spec(spec).with_dma_mode(dma_mode)
 
 
 def _describe(fn: Any) -> str:
@@ -250,15 +249,22 @@ def register(cli: click.Group) -> None:
                   help="model: write the graph outputs by name to this .npz")
     @click.option("--shape", "shape", multiple=True, metavar="NAME=DIMS", help="ONNX input: static input dims")
     @click.option("--batch", type=click.IntRange(min=1), default=None, help="ONNX input: symbolic first dim")
+    @click.option("--chain", is_flag=True,
+                  help="model: run each stretch of consecutive accelerator steps as one call (with a "
+                       "scatter-gather DMA: one kick and one completion wait per stretch)")
+    @click.option("--dma-mode", "dma_mode", type=click.Choice(["simple", "sg"]), default=None,
+                  help="simulator: the AXI DMA's mode (default: the spec's); a board's bitstream decides its own")
     @_guard
     def run_cmd(src: str, func_name: str | None, check: bool, as_json: bool, spec: str | None, backend: str,
                 seed: int, inputs: str | None, outputs: str | None, shape: tuple[str, ...],
-                batch: int | None) -> None:
+                batch: int | None, chain: bool, dma_mode: str | None) -> None:
         """Run a model (ONNX or model program: --inputs/--outputs .npz, --check against its CPU
         reference), or compile-if-needed and run MLIR functions on random inputs against numpy."""
         if _is_model(src):
-            _run_model(src, spec, backend, inputs, outputs, check, as_json, seed, shape, batch)
+            _run_model(src, spec, backend, inputs, outputs, check, as_json, seed, shape, batch, chain, dma_mode)
             return
+        if chain:
+            raise ProgramError(f"--chain is for models (.onnx or a model program); {src} is not one")
         if inputs or outputs:
             raise ProgramError(f"--inputs/--outputs are for models (.onnx or a model program); {src} is not one")
         import warnings
@@ -274,7 +280,7 @@ def register(cli: click.Group) -> None:
         failed = False
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            acc = Accelerator(backend=backend, spec=spec or mod.spec_name)
+            acc = Accelerator(backend=backend, spec=_with_dma_mode(spec or mod.spec_name, dma_mode, backend))
             try:
                 for fn in funcs:
                     args = fn.random_args(rng)

@@ -185,8 +185,7 @@ def test_quant_label(variant: str, label: str) -> None:
 
 def test_step_cost_prices_from_the_program() -> None:
     """A host step of a compiled program: hostops.cost() from the program's tensor shapes."""
-    from models import zoo
-
+    from accel.bench import zoo
     from accel.compiler import compile
 
     mp = compile(str(zoo.build("gemm", "qop_u8s8")), batch=1)

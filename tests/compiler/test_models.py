@@ -21,8 +21,9 @@ pytest.importorskip("onnxruntime")
 
 # tests/ is on sys.path under pytest's default (prepend) import mode: tests/models is the package
 # "models", shared with tests/models' own tests
-from models import node_tests, zoo
+from models import node_tests
 
+from accel.bench import zoo
 from accel.compiler import compile_model
 from accel.contract.epilogue import supported
 from accel.contract.model import ModelProgram
@@ -453,6 +454,26 @@ def test_consecutive_accelerator_steps_run_as_one_kick(accel_sim_sg: Any, tmp_pa
     assert [s.kind for s in one.steps] == ["accel"] and one.steps[0].node == "mm1+mm2"
     assert one.summary()["mmio_ops"] < separate.summary()["mmio_ops"]
     assert one.summary()["accel_macs"] == separate.summary()["accel_macs"] == 19 * 40 * 33
+
+
+def test_cli_runs_a_model_chained_with_a_scatter_gather_dma(tmp_path: Path) -> None:
+    """`accel-run run --chain --dma-mode sg`: one accelerator entry for the two products, equal to
+    the CPU reference; --dma-mode is refused on a board (the bitstream decides), --chain on MLIR."""
+    path = _two_branch_model(tmp_path)
+    runs = {}
+    for flags in ([], ["--chain", "--dma-mode", "sg"]):
+        proc = _accel_run("run", str(path), "--backend", "sim", "--json", *flags, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        runs[bool(flags)] = json.loads(proc.stdout)
+    assert all(r["correct"] is True for r in runs.values())
+    accel = {k: [st for st in r["run"]["steps"] if st["kind"] == "accel"] for k, r in runs.items()}
+    assert [st["node"] for st in accel[False]] == ["mm1", "mm2"] and [st["node"] for st in accel[True]] == ["mm1+mm2"]
+    assert runs[True]["run"]["summary"]["mmio_ops"] < runs[False]["run"]["summary"]["mmio_ops"]
+    proc = _accel_run("run", str(path), "--backend", "board", "--dma-mode", "sg", cwd=tmp_path)
+    assert proc.returncode == 2 and "--dma-mode" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    (tmp_path / "k.mlir").write_text("")
+    proc = _accel_run("run", str(tmp_path / "k.mlir"), "--chain", cwd=tmp_path)
+    assert proc.returncode == 2 and "--chain is for models" in proc.stderr
 
 
 @pytest.mark.parametrize(("alpha", "beta", "trans_a"), [(0.5, 2.0, 1), (1.75, 1.0, 0), (1.0, 0.25, 1)])

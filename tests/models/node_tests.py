@@ -3,7 +3,8 @@
 The onnx 1.19 wheel ships ``onnx/backend/test/data/node/<test>/`` (``model.onnx`` and
 ``test_data_set_0/{input,output}_*.pb``); the 1.20+ wheels no longer do. :func:`cases` lists the
 matmul/conv/gemm tests, :func:`load` reads one (inputs keyed by graph input name, expected outputs
-by graph output name), and :func:`ort_outputs` runs any model in onnxruntime (CPU).
+by graph output name), and :func:`ort_outputs` (from :mod:`accel.bench.zoo`) runs any model in
+onnxruntime (CPU).
 
 Known bad data: the int8 ``test_qlinearmatmul_*`` expected outputs in onnx 1.19 wrap around
 instead of saturating (onnx issues #6169 / #7835, fixed by onnx PR #7868); onnxruntime saturates,
@@ -15,9 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+
+from accel.bench.zoo import ort_outputs
 
 #: Name prefixes of the node tests issue 14 asks the suite to run (plus exact names).
 PREFIXES = ("test_matmulinteger", "test_qlinearmatmul_", "test_convinteger_", "test_qlinearconv",
@@ -79,30 +81,6 @@ def load(name: str, data_set: int = 0) -> NodeCase:
     ins = {n: _read_tensor(ds / f"input_{i}.pb") for i, n in enumerate(in_names)}
     outs = {n: _read_tensor(ds / f"output_{i}.pb") for i, n in enumerate(out_names)}
     return NodeCase(name, model_path, ins, outs)
-
-
-def ort_outputs(model: Any, inputs: dict[str, np.ndarray], *, optimized: bool = False) -> dict[str, np.ndarray]:
-    """onnxruntime's CPU outputs (by graph output name) of ``model`` (a path, bytes or ModelProto).
-
-    By default every node runs as written (graph optimizations off: one kernel per node, the
-    reference for a node-by-node comparison). ``optimized=True`` is what a user's default
-    session does: onnxruntime then fuses QDQ groups (DequantizeLinear -> MatMul/Conv ->
-    QuantizeLinear) into its integer kernels (QLinearMatMul, QLinearConv), whose outputs can
-    differ from the unfused float graph by a quantization step."""
-    import onnxruntime as ort
-
-    if hasattr(model, "SerializeToString"):
-        model = model.SerializeToString()
-    elif isinstance(model, Path):
-        model = str(model)
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = (ort.GraphOptimizationLevel.ORT_ENABLE_ALL if optimized
-                                     else ort.GraphOptimizationLevel.ORT_DISABLE_ALL)
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    sess = ort.InferenceSession(model, sess_options=opts, providers=["CPUExecutionProvider"])
-    names = [o.name for o in sess.get_outputs()]
-    return dict(zip(names, sess.run(names, inputs), strict=True))
 
 
 def expected(case: NodeCase) -> dict[str, np.ndarray]:

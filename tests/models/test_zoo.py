@@ -16,7 +16,9 @@ pytest.importorskip("onnxruntime")
 
 from onnx import numpy_helper  # noqa: E402
 
-from . import node_tests, zoo  # noqa: E402
+from accel.bench import zoo  # noqa: E402
+
+from . import node_tests  # noqa: E402
 
 
 @pytest.fixture(scope="module")

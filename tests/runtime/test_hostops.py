@@ -17,9 +17,10 @@ import pytest
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-from models import node_tests, zoo  # noqa: E402
+from models import node_tests  # noqa: E402
 from onnx import helper  # noqa: E402
 
+from accel.bench import zoo  # noqa: E402
 from accel.contract import hostops as contract  # noqa: E402
 from accel.errors import DtypeError, ProgramError, ShapeError  # noqa: E402
 from accel.runtime import hostops  # noqa: E402

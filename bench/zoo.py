@@ -1,4 +1,6 @@
-"""Small trained ONNX models and their onnxruntime-quantized variants, for the whole test suite.
+"""Small trained ONNX models and their onnxruntime-quantized variants: the test suite's models and
+what ``accel-run bench-models`` measures (so it works from an install, not only a checkout; it
+needs onnx and onnxruntime, the ``dev`` extras, and never runs on the board path).
 
 Every model is built deterministically (fixed seeds, numpy + ``onnx.helper``) and trained in a
 second or two with numpy on a synthetic, separable classification task, so top-1 accuracy means
@@ -36,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from accel.overlays.tools import cache_dir
 
 #: model name -> the dataset it is trained on.
 MODELS = {"mlp": "clusters", "gemm": "clusters", "batched": "clusters", "cnn": "images"}
@@ -164,7 +168,7 @@ def _model(nodes: list[Any], inputs: list[Any], outputs: list[Any], inits: dict[
     graph = helper.make_graph(nodes, name, inputs, outputs,
                               [numpy_helper.from_array(v, k) for k, v in inits.items()])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8,
-                              producer_name="pynq-accel tests/models/zoo.py")
+                              producer_name="pynq-accel accel.bench.zoo")
     import onnx
 
     onnx.checker.check_model(model)
@@ -297,9 +301,10 @@ def cache_key() -> str:
 
 
 def default_dir() -> Path:
-    """Where :func:`build` caches by default: ``$ACCEL_MODEL_CACHE`` or ``<repo>/build/models``."""
+    """Where :func:`build` caches by default: ``$ACCEL_MODEL_CACHE``, else the project's cache
+    (``$ACCEL_CACHE_DIR`` or ``~/.cache/pynq-accel``) under ``models``."""
     env = os.environ.get("ACCEL_MODEL_CACHE")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "build" / "models"
+    return Path(env) if env else cache_dir("models")
 
 
 def build(name: str, variant: str = "float", dir: Path | str | None = None) -> Path:
@@ -342,10 +347,32 @@ def _atomic_write(path: Path, write: Any) -> None:
 
 
 # ----------------------------------------------------------------------------- evaluation
-def run(model: Any, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """onnxruntime's CPU outputs (see :func:`models.node_tests.ort_outputs`)."""
-    from .node_tests import ort_outputs
+def ort_outputs(model: Any, inputs: dict[str, np.ndarray], *, optimized: bool = False) -> dict[str, np.ndarray]:
+    """onnxruntime's CPU outputs (by graph output name) of ``model`` (a path, bytes or ModelProto).
 
+    By default every node runs as written (graph optimizations off: one kernel per node, the
+    reference for a node-by-node comparison). ``optimized=True`` is what a user's default
+    session does: onnxruntime then fuses QDQ groups (DequantizeLinear -> MatMul/Conv ->
+    QuantizeLinear) into its integer kernels (QLinearMatMul, QLinearConv), whose outputs can
+    differ from the unfused float graph by a quantization step."""
+    import onnxruntime as ort
+
+    if hasattr(model, "SerializeToString"):
+        model = model.SerializeToString()
+    elif isinstance(model, Path):
+        model = str(model)
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = (ort.GraphOptimizationLevel.ORT_ENABLE_ALL if optimized
+                                     else ort.GraphOptimizationLevel.ORT_DISABLE_ALL)
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    sess = ort.InferenceSession(model, sess_options=opts, providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    return dict(zip(names, sess.run(names, inputs), strict=True))
+
+
+def run(model: Any, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """onnxruntime's CPU outputs, one kernel per node (see :func:`ort_outputs`)."""
     return ort_outputs(model, inputs)
 
 
