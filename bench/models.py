@@ -79,11 +79,13 @@ class ModelsConfig:
     models: tuple[str, ...] = MODELS
     variants: tuple[str, ...] | None = None  # None: every variant of the zoo (float and each quantization)
     extra: tuple[str, ...] = field(default_factory=tuple)  # .onnx files measured without accuracy
+    sg: bool = True  # simulator: also measure each inference with a scatter-gather DMA, chained
 
     def to_dict(self) -> dict[str, Any]:
         return {"spec": self.spec, "backend": self.backend, "samples": self.samples, "batch": self.batch,
                 "ort_runs": self.ort_runs, "seed": self.seed, "models": list(self.models),
-                "variants": list(self.variants) if self.variants is not None else None, "extra": list(self.extra)}
+                "variants": list(self.variants) if self.variants is not None else None, "extra": list(self.extra),
+                "sg": self.sg}
 
 
 # ----------------------------------------------------------------------------- the cases
@@ -291,8 +293,11 @@ def _ort_wall(sess: Any, feed: dict[str, np.ndarray], runs: int) -> dict[str, An
     return {"median_s": statistics.median(times), "min_s": min(times), "runs": runs, "batch": 1, "threads": 1}
 
 
-def measure_case(acc: Any, case: ModelCase, cfg: ModelsConfig, log: Log) -> dict[str, Any]:
-    """One row: everything about one model (an ``error`` row if it fails to compile or run)."""
+def measure_case(acc: Any, case: ModelCase, cfg: ModelsConfig, log: Log,
+                 programs: dict[int, Any] | None = None) -> dict[str, Any]:
+    """One row: everything about one model (an ``error`` row if it fails to compile or run).
+    ``programs``, if given, receives the batch-1 program and its inputs under ``id(row)`` for
+    :func:`measure_sg`."""
     from accel.compiler import compile_model
     from accel.runtime.model import load_model
 
@@ -325,6 +330,8 @@ def measure_case(acc: Any, case: ModelCase, cfg: ModelsConfig, log: Log) -> dict
         row["projection"] = projection(spec, mp, row["inference"])
     except Exception as exc:
         return {**row, "status": "run_error", "error": _one_line(exc)}
+    if programs is not None:
+        programs[id(row)] = (mp, feed)
     try:
         sess = _ort_session(case.path)
         row["ort"] = _ort_wall(sess, feed, cfg.ort_runs)
@@ -338,6 +345,22 @@ def measure_case(acc: Any, case: ModelCase, cfg: ModelsConfig, log: Log) -> dict
             return {**row, "status": "run_error", "error": f"accuracy run: {_one_line(exc)}"}
     row["status"] = "ok"
     return row
+
+
+def measure_sg(acc: Any, row: dict[str, Any], mp: Any, feed: dict[str, np.ndarray]) -> None:
+    """The same inference with a scatter-gather DMA and ``chain=True`` (each stretch of
+    consecutive accelerator steps one kick; a stretch ends at a host step or where a step reads
+    what the previous one wrote), side by side with the simple-DMA row: ``row["sg"]``."""
+    from accel.runtime.model import load_model
+
+    try:
+        rec = _Recording(acc)
+        with load_model(rec, mp, chain=True) as model:
+            _inference(mp, model, rec, feed)
+            inf = _inference(mp, model, rec, feed)
+        row["sg"] = {"inference": inf, "projection": projection(acc.spec, mp, inf)}
+    except Exception as exc:  # the simple-DMA row still stands
+        row["sg"] = {"error": _one_line(exc)}
 
 
 def host_cpu() -> str:
@@ -365,6 +388,7 @@ def run_models(cfg: ModelsConfig, log: Log = lambda _m: None) -> dict[str, Any]:
     t0 = time.perf_counter()
     cases = zoo_cases(cfg.models, cfg.variants, cfg.samples) + file_cases(cfg.extra)
     rows = []
+    programs: dict[int, Any] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the runtime's one-time copy/overlay warnings are not results
         acc = Accelerator(backend=cfg.backend, spec=cfg.spec)
@@ -372,12 +396,17 @@ def run_models(cfg: ModelsConfig, log: Log = lambda _m: None) -> dict[str, Any]:
             backend = acc.info().get("backend", cfg.backend)
             for case in cases:
                 t1 = time.perf_counter()
-                row = measure_case(acc, case, cfg, log)
+                row = measure_case(acc, case, cfg, log, programs)
                 rows.append(row)
                 log(f"  {case.name:<8} {case.variant:<24} {row['status']:<14} {time.perf_counter() - t1:5.1f} s"
                     + (f"  {row['error']}" if "error" in row else ""))
         finally:
             acc.close()
+        if cfg.sg and backend == "sim":  # a board's DMA is what its bitstream has
+            with Accelerator(backend="sim", spec=load_spec(cfg.spec).with_dma_mode("sg")) as sg_acc:
+                for row in rows:
+                    if id(row) in programs and row["inference"]["accel_steps"]:  # CPU-only: nothing to chain
+                        measure_sg(sg_acc, row, *programs[id(row)])
     ok = [r for r in rows if r["status"] == "ok"]
     quant = [r for r in ok if r["variant"] != "float" and "accuracy" in r]
     return {
@@ -386,7 +415,9 @@ def run_models(cfg: ModelsConfig, log: Log = lambda _m: None) -> dict[str, Any]:
         "rows": rows,
         "summary": {
             "models": len(rows), "ok": len(ok), "failed": len(rows) - len(ok),
-            "exact": all(r["inference"]["exact"] and r.get("accuracy", {}).get("exact", True) for r in ok),
+            "exact": all(r["inference"]["exact"] and r.get("accuracy", {}).get("exact", True)
+                         and r.get("sg", {}).get("inference", {}).get("exact", True) for r in ok),
+            "sg_errors": sum(1 for r in ok if "error" in r.get("sg", {})),
             "min_agree": min((r["accuracy"]["agree"] for r in quant), default=None),
             "wall_s": time.perf_counter() - t0,
         },
@@ -432,6 +463,7 @@ def table(doc: dict[str, Any]) -> str:
     profiles = next((r["projection"]["profiles"] for r in rows if "projection" in r), ["native", "pynq"])
     head = ["model", "quantization", "MACs on accel.", "fabric cycles (per layer)", "host steps", "reg. accesses",
             "DMA transfers", "driver calls", "CPU bytes", "CMA", *(f"proj. {p}" for p in profiles),
+            "SG chained: cycles / reg. accesses / proj. " + profiles[-1],
             "top-1 accel. / ORT", "agree", "ORT (host x86)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * 2 + "---:|" * (len(head) - 2)]
     for r in rows:
@@ -450,11 +482,22 @@ def table(doc: dict[str, Any]) -> str:
             *lead, f"{r['accel_share'] * 100:.0f}% of {_fmt_int(r['macs'])}", cyc, str(inf["host_steps"]),
             _fmt_int(inf["mmio_ops"]), _fmt_int(inf["dma_transfers"]), _fmt_int(inf["driver_calls"]),
             _fmt_bytes(inf["cpu_bytes"]), _fmt_bytes(r["cma_bytes"]),
-            *(_fmt_time(p[name]["total_s"]) for name in profiles),
+            *(_fmt_time(p[name]["total_s"]) for name in profiles), _sg_cell(r, profiles[-1]),
             acc_txt, f"{a['agree'] * 100:.1f}%" if a else "-",
             _fmt_time(o["median_s"]) if "median_s" in o else "-",
         ]) + " |")
     return "\n".join(lines)
+
+
+def _sg_cell(r: dict[str, Any], profile: str) -> str:
+    sg = r.get("sg")
+    if sg is None:
+        return "-"
+    if "error" in sg:
+        return "fails: " + sg["error"].replace("|", "\\|")
+    inf = sg["inference"]
+    total = sg["projection"][profile]["total_s"]
+    return f"{_fmt_int(inf['cycles'])} / {_fmt_int(inf['mmio_ops'])} / {_fmt_time(total)}"
 
 
 def layers_table(doc: dict[str, Any], model: str, variant: str) -> str:
@@ -483,7 +526,10 @@ def markdown(doc: dict[str, Any], command: str | None = None) -> str:
         f"program compiled for chunks of up to {cfg['batch']}. "
         f"Projected board time = fabric cycles + counted host work priced with the board's host profiles "
         f"(a projection). onnxruntime {host['onnxruntime']}: median of {cfg['ort_runs']} runs, one thread, on "
-        f"the host ({host['cpu']}), for scale only.",
+        f"the host ({host['cpu']}), for scale only."
+        + (" SG chained: the same inference with a scatter-gather AXI DMA (simulated), consecutive "
+           "accelerator steps chained (one kick per stretch; host steps and data dependences end a "
+           "stretch)." if cfg.get("sg") else ""),
         "",
         table(doc),
         "",

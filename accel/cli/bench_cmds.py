@@ -211,10 +211,12 @@ def sim_speed(specs: tuple[str, ...], cycles: float, json_path: str | None) -> N
 @click.option("--json", "json_path", type=click.Path(dir_okay=False),
               help="Write the stamped JSON result file here (docs/results/models.json).")
 @click.option("--md", "md_path", type=click.Path(dir_okay=False), help="Also write the markdown report here.")
+@click.option("--sg/--no-sg", default=True, show_default=True,
+              help="Simulator: also measure each inference with a scatter-gather DMA, accelerator steps chained.")
 @click.option("-q", "--quiet", is_flag=True, help="No per-model lines on stderr.")
 def bench_models(spec: str, backend: str, models: tuple[str, ...], variants: tuple[str, ...],
                  extra: tuple[str, ...], quick: bool, samples: int | None, batch: int, ort_runs: int,
-                 json_path: str | None, md_path: str | None, quiet: bool) -> None:
+                 json_path: str | None, md_path: str | None, sg: bool, quiet: bool) -> None:
     """Whole quantized models: compile each zoo model (float and every onnxruntime quantization)
     into one model program and measure one inference (accelerator MAC share, fabric cycles per
     layer, host steps, register accesses, DMA transfers, CPU bytes, CMA, projected board time),
@@ -233,7 +235,7 @@ def bench_models(spec: str, backend: str, models: tuple[str, ...], variants: tup
                          batch=batch, ort_runs=ort_runs,
                          models=tuple(_split(models)) or (M.QUICK_MODELS if quick else M.MODELS),
                          variants=tuple(_split(variants)) or (M.QUICK_VARIANTS if quick else None),
-                         extra=extra)
+                         extra=extra, sg=sg)
 
     def log(msg: str) -> None:
         if not quiet:

@@ -102,6 +102,23 @@ def test_quantized_row_measures_one_inference(run: dict[str, Any]) -> None:
     assert r["ort"]["runs"] == 3 and 0 < r["ort"]["median_s"] < 1
 
 
+def test_scatter_gather_row_is_the_same_inference_with_fewer_register_accesses(run: dict[str, Any]) -> None:
+    """The SG pass runs the same program with a scatter-gather DMA and chaining: equal outputs, the
+    same MACs, fewer register accesses and driver calls than the simple-DMA row, and a projection
+    from its own counts."""
+    r = _row(run["doc"], "mlp", "qop_u8s8")
+    simple, sg = r["inference"], r["sg"]["inference"]
+    assert run["doc"]["config"]["sg"] is True and run["doc"]["summary"]["sg_errors"] == 0
+    assert sg["exact"] and sg["dma_mode"] == "sg" and simple["dma_mode"] == "simple"
+    assert sg["accel_macs"] == simple["accel_macs"] and sg["host_steps"] == simple["host_steps"]
+    assert 0 < sg["mmio_ops"] < simple["mmio_ops"] and sg["driver_calls"] < simple["driver_calls"]
+    assert sg["cycles"] > 0
+    p = r["sg"]["projection"]
+    assert p["a9-pynq"]["total_s"] < r["projection"]["a9-pynq"]["total_s"]
+    assert p["a9-pynq"]["fabric_s"] == pytest.approx(sg["cycles"] / 100e6)
+    assert "SG chained" in run["md"] and "sg" not in _row(run["doc"], "mlp", "float")  # float: CPU only
+
+
 def test_projection_adds_its_terms(run: dict[str, Any]) -> None:
     r = _row(run["doc"], "mlp", "qop_u8s8")
     p = r["projection"]
