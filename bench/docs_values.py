@@ -345,6 +345,13 @@ def models_values(doc: Mapping[str, Any]) -> dict[str, str]:
             pre + "fabric_time": fmt_time(p[native]["fabric_s"]),
             pre + "ort_time": fmt_time(r["ort"]["median_s"]) if "median_s" in r.get("ort", {}) else "-",
         })
+        sg = r.get("sg", {})
+        if "inference" in sg:
+            out.update({
+                pre + "sg_cycles": fmt_int(sg["inference"]["cycles"]),
+                pre + "sg_mmio_ops": fmt_int(sg["inference"]["mmio_ops"]),
+                pre + "sg_board_pynq_time": fmt_time(sg["projection"][pynq]["total_s"]),
+            })
     return out
 
 
