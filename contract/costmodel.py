@@ -104,6 +104,12 @@ class Timing:
     sg_first_beat: int = 1  # descriptor taken -> its first beat presented (when the data was already read)
     sg_end: int = 0  # last S2MM descriptor complete -> chain idle seen by a poll
     sg_segment_gap: int = -1  # S2MM scatter: one descriptor's last write -> the next descriptor taken
+    sg_refetch: int = 1  # MM2S descriptor taken -> the fetch into the queue slot it freed (on the shared read port)
+    # S2MM scatter, int32 DRAIN: beats the drain path (holding register, packer, 2-entry output skid) keeps while
+    # the output waits for the next descriptor, and cycles from the beat before those leaving to the reader
+    # releasing its bank (drain.v rd_busy low)
+    sg_drain_hold: int = 4
+    sg_drain_release: int = 3
 
 
 DEFAULT_TIMING = Timing()
@@ -164,6 +170,7 @@ class _Timeline:
         self.need = drain_needs(self.steps)
         self.floor: dict[int, int] = {}  # mm2s packet -> earliest first beat (SG: descriptor in hand)
         self.min_dur: dict[int, int] = {}  # mm2s packet -> cycles its beats take at least (SG: a gather)
+        self.data_end: dict[int, int] = {}  # mm2s packet -> its last read lands (SG chains only: a fetch held it up)
 
     # ------------------------------------------------------------ accelerator side
     def _arrival(self, pkt: int) -> int:
@@ -180,7 +187,7 @@ class _Timeline:
         by the skid and the row unpacker (each worth chunks/beats cycles) have been consumed."""
         beats = _cdiv(nbytes, self.L)
         pkt_dur = self.min_dur.get(pkt, 0)
-        delivered = arrival + max(_cdiv(nbytes, self.rd), pkt_dur) - 1
+        delivered = max(arrival + max(_cdiv(nbytes, self.rd), pkt_dur) - 1, self.data_end.get(pkt, 0))
         if beats <= self.t.skid_beats:
             return delivered
         held = ((self.t.in_buffer_beats if in_buffer is None else in_buffer) * chunks) // max(1, beats)
@@ -248,6 +255,7 @@ class _Timeline:
                 dur = max(chunks, _cdiv(nbytes, self.rd), self.min_dur.get(pkt, 0))
                 arrival = self._arrival(pkt)
                 begin = max(self.seq + t.instr_gap, arrival)
+                dur = max(dur, self.data_end.get(pkt, 0) - begin + 1)  # SG chain: the instruction waits for its data
                 self.done[pkt] = self._last_beat(arrival, begin, dur, chunks, nbytes, pkt)
                 self.seq = begin + dur + t.load_tail
             elif op == "STREAM_B":
@@ -260,6 +268,7 @@ class _Timeline:
                 dur = max(chunks, _cdiv(nbytes, self.rd), self.min_dur.get(pkt, 0))
                 arrival = self._arrival(pkt)
                 begin = max(self.seq + t.instr_gap, arrival, free)
+                dur = max(dur, self.data_end.get(pkt, 0) - begin + 1)  # SG chain: the instruction waits for its data
                 self.done[pkt] = self._last_beat(arrival, begin, dur, chunks, nbytes, pkt)
                 self.busy += chunks
                 self.seq = begin + dur + t.stream_tail
@@ -386,7 +395,10 @@ class _ChainTimeline(_Timeline):
     mover; the mover takes descriptor i once it has arrived and descriptor i-1 completed, issues
     its reads once descriptor i-1's reads are issued (S2MM: opens its writes once descriptor
     i-1 completed), so back-to-back packets pay the memory latency only when the pipe ran dry
-    and there are no host gaps between packets. Each completion writes its STATUS back (one
+    and there are no host gaps between packets. A fetch holds the read port, so reads of a
+    descriptor still to come when the mover refills its queue wait for it (``_fetch_stall``); a
+    scattered drain waits for each descriptor, its reader meanwhile running ahead of the output
+    by what the drain path holds. Each completion writes its STATUS back (one
     write-port beat). The wait: an S2MM DMASR read (returns at the first chain completion after
     it), an MM2S DMASR read if that was MM2S's, another S2MM read until the S2MM chain ends."""
 
@@ -395,9 +407,26 @@ class _ChainTimeline(_Timeline):
         # bytes of each drain's descriptors (a scattered unpack: one per row segment, accel.contract.scatter)
         self.segs = [[n for _b, _o, n in s2mm_segments(program, e)] for e in program.s2mm]
         self.msegs = [[n for _b, _o, n in mm2s_segments(program, e, spec.lanes)] for e in program.mm2s]
+        self.mdescs = sum(len(m) for m in self.msegs)
 
     def _fetch_beats(self) -> int:
         return _cdiv(self.spec.dma.desc_bytes, self.rd)
+
+    def _fetch_stall(self, pick: int, issue: int, nbytes: int, refill: bool) -> int:
+        """Cycles an MM2S descriptor's reads lose to a descriptor fetch (0 without ``refill``).
+
+        Taking a descriptor frees a queue slot; with more descriptors to fetch (``refill``) the engine
+        fetches the next one ``sg_refetch`` cycles later (when the fetcher was waiting for the slot, as
+        it is once the mover is the bottleneck), and that fetch holds the read port, which descriptor
+        fetches share with the data reads, for ``ceil(desc_bytes/rd)`` beats. Reads of the descriptor
+        in hand still to come then (its data not yet all read: a gathered window of 16-beat rows, a
+        packet taken as its data arrives) wait for it; reads done before it was taken are not held up.
+        S2MM descriptor fetches take the same port; they are rare beside a gather and not priced."""
+        fb, f = self._fetch_beats(), pick + self.t.sg_refetch
+        first_read, last_read = max(pick, issue + self.lat), issue + self.lat + _cdiv(nbytes, self.rd) - 1
+        if not refill or f > last_read:
+            return 0
+        return max(0, min(fb, f + fb - first_read))  # every read still to come waits (from its first one)
 
     def _resolve_drain(self, d: int) -> bool:
         """A drain scattered over several descriptors: each one is taken once the previous is written
@@ -411,9 +440,17 @@ class _ChainTimeline(_Timeline):
         pipe = self._drain_pipe.get(d, t.drain_pipe)  # DRAIN_Q: through the epilogue's stages
         avail, pick, last_beat, done = issue + pipe, self.arm[d], 0, 0
         quant, total, rd = d in self._drain_pipe, max(1, sum(self.segs[d])), issue
+        # int32 DRAIN: while a descriptor is not taken the reader runs ahead of the output by what the path
+        # holds, so it is done (and the bank free) once all but the last sg_drain_hold beats have left
+        hold_at, emitted = max(0, sum(_cdiv(n, self.L) for n in self.segs[d]) - 1 - t.sg_drain_hold), 0
+        released = issue + max(groups, beats - t.sg_drain_hold)
         for nbytes in self.segs[d]:
             first = max(pick, avail)
-            last_beat = first + _cdiv(nbytes, self.L)
+            nb = _cdiv(nbytes, self.L)
+            last_beat = first + nb  # the segment's beats leave at first+1 .. first+nb
+            if emitted <= hold_at < emitted + nb:  # the reader ends behind this beat, not the last one
+                released = max(released, first + 1 + hold_at - emitted + t.sg_drain_release)
+            emitted += nb
             if quant:  # DRAIN_Q: the reader (a lane group per cycle) paces the output; it runs ahead of a
                 # waiting descriptor only by what the epilogue path holds
                 g = _cdiv(groups * nbytes, total)
@@ -425,7 +462,7 @@ class _ChainTimeline(_Timeline):
             pick = written + t.sg_segment_gap  # the next descriptor of the packet
         last_beat = max(last_beat, issue + pipe + max(groups, beats))
         self.ddone[d] = done
-        reader = max(issue + groups, last_beat - pipe)
+        reader = max(issue + groups, last_beat - pipe) if quant else released
         acc = self._drain_bank[d]
         if self.bank_drain.get(acc) == d:
             self.reader_end[acc] = reader
@@ -455,7 +492,12 @@ class _ChainTimeline(_Timeline):
                         self.floor[i] = pick + t.sg_first_beat
                     beat0 = max(pick + t.sg_first_beat, issue + lat + _cdiv(self.L, self.rd) + t.first_beat)
                     first = beat0 if j == 0 else first
-                    last = beat0 + _cdiv(nbytes, self.L) - 1  # the accelerator takes a beat per cycle
+                    # the accelerator takes a beat per cycle; the last read lands a fetch's stall later
+                    stall = self._fetch_stall(pick, issue, nbytes, len(fetch["mm2s"]) + t.sg_queue < self.mdescs)
+                    data_last = issue + lat + _cdiv(nbytes, self.rd) + stall
+                    last = max(beat0 + _cdiv(nbytes, self.L) - 1, data_last)
+                    if stall and len(self.msegs[i]) == 1:
+                        self.data_end[i] = data_last
                     prev = last + t.sg_pickup  # the next descriptor is taken when this one completed
                     mem_done = issue + _cdiv(nbytes, self.rd)
                     fetch["mm2s"].append(f)
