@@ -16,13 +16,15 @@ import random
 import cocotb
 import numpy as np
 from bench_util import param, start
-from cocotb.triggers import FallingEdge, ReadOnly
+from cocotb.triggers import FallingEdge, ReadOnly, Timer
 
 from accel.contract.epilogue import requantize
 
 LANES = param("LANES", 2)
 UW = param("USER_WIDTH", 16)
 I32 = 2**31
+LATENCY = 9     # stages: an accepted group is on m_valid this many cycles later
+DEPTH = 10      # groups in flight (stages + output buffer) at which s_ready drops
 
 
 def wrap32(x: int) -> int:
@@ -147,6 +149,7 @@ async def run_groups(dut, groups: list[Group], p_in: float, p_out: float, seed: 
     got: list[tuple[int, bytes]] = []
     i = 0
     cycles = 0
+    taken = 0
     current = None
     while len(got) < len(groups):
         await FallingEdge(dut.clk)
@@ -158,8 +161,13 @@ async def run_groups(dut, groups: list[Group], p_in: float, p_out: float, seed: 
         drive(dut, groups[current] if current is not None else None, current or 0)
         dut.m_ready.value = int(rng.random() >= p_out)
         await ReadOnly()
+        # busy is exact: high iff a group was taken and has not been emitted yet
+        assert int(dut.busy.value) == int(taken > len(got)), (cycles, taken, len(got))
+        # credit flow control: at most DEPTH groups in flight
+        assert taken - len(got) <= DEPTH, (cycles, taken, len(got))
         if current is not None and int(dut.s_ready.value):
             current = None          # taken at the next rising edge
+            taken += 1
         if int(dut.m_valid.value) and int(dut.m_ready.value):
             got.append((int(dut.m_user.value), int(dut.m_data.value).to_bytes(LANES, "little")))
     await FallingEdge(dut.clk)
@@ -192,4 +200,61 @@ async def test_full_rate(dut):
     dut.m_ready.value = 1
     groups = make_groups(random.Random(12), 200)
     cycles = await run_groups(dut, groups, 0.0, 0.0, seed=5)
-    assert cycles <= len(groups) + 9 + 2, cycles
+    assert cycles <= len(groups) + LATENCY + 2, cycles
+
+
+@cocotb.test()
+async def test_latency_and_rate(dut):
+    """m_ready high: s_ready never drops, the first result is on m_valid exactly LATENCY cycles
+    after its group was taken, then one result group every cycle (the DRAIN_Q timing)."""
+    await start(dut)
+    dut.m_ready.value = 1
+    groups = make_groups(random.Random(13), 40)
+    valid_at: list[int] = []
+    for cyc in range(len(groups) + LATENCY + 3):
+        await FallingEdge(dut.clk)
+        drive(dut, groups[cyc] if cyc < len(groups) else None, cyc)
+        await ReadOnly()
+        if cyc < len(groups):
+            assert int(dut.s_ready.value), f"s_ready low at cycle {cyc} with m_ready high"
+        if int(dut.m_valid.value):
+            valid_at.append(cyc)
+    assert valid_at == list(range(LATENCY, LATENCY + len(groups))), valid_at
+
+
+@cocotb.test()
+async def test_ready_registered(dut):
+    """s_ready is a register (never a function of m_ready in the same cycle); with the output
+    blocked the epilogue takes exactly DEPTH groups, then emits them all in order and goes idle."""
+    await start(dut)
+    dut.m_ready.value = 0
+    groups = make_groups(random.Random(14), 3 * DEPTH)
+    taken = 0
+    for cyc in range(3 * DEPTH):
+        await FallingEdge(dut.clk)
+        drive(dut, groups[taken], taken)
+        dut.m_ready.value = 0
+        await Timer(1, unit="ns")
+        ready_blocked = int(dut.s_ready.value)
+        dut.m_ready.value = 1
+        await Timer(1, unit="ns")
+        assert int(dut.s_ready.value) == ready_blocked, f"s_ready follows m_ready at cycle {cyc}"
+        dut.m_ready.value = 0
+        await ReadOnly()
+        if int(dut.s_ready.value):
+            taken += 1
+    assert taken == DEPTH, taken
+    assert int(dut.busy.value) == 1
+    await FallingEdge(dut.clk)
+    dut.s_valid.value = 0
+    dut.m_ready.value = 1
+    got = []
+    for _ in range(DEPTH + 2):
+        await ReadOnly()
+        if int(dut.m_valid.value):
+            got.append((int(dut.m_user.value), int(dut.m_data.value).to_bytes(LANES, "little")))
+        await FallingEdge(dut.clk)
+    assert [seq for seq, _ in got] == list(range(DEPTH)), got
+    assert [data for _, data in got] == [g.expect() for g in groups[:DEPTH]]
+    await ReadOnly()
+    assert int(dut.busy.value) == 0 and int(dut.m_valid.value) == 0
