@@ -25,6 +25,12 @@
  * One group per cycle with m_ready high (ST-1 groups in the stages + 1 in the output register
  * = ST < DEPTH); the latency from an accepted input to m_valid is ST cycles, as with a stalling
  * pipeline. While the output is blocked the epilogue holds DEPTH groups (one more than ST).
+ * Activity gate: stages 2 .. ST-1 load only while a group is in stages 1 .. ST-2 (act_reg, a
+ * register computed a cycle ahead from take and v_reg, one copy per lane and one for the side
+ * band so no enable net reaches more than a lane's registers). A bubble's contents are never
+ * read (the output buffer takes stage ST-1 only with its valid bit), so holding them instead
+ * changes no result; it saves the toggling, and the Verilated model skips the idle lanes
+ * (int32 drains and compute never wake the epilogue).
  *   1: acc + bias; bzp * rowsum (a DSP)
  *   2: x = sum - correction and -x side by side: sign, |x|
  *   3: leading zeros of |x| (a log-depth tree); |x| shifted left by whole bytes
@@ -167,17 +173,27 @@ wire signed [47:0]   corr_full = $signed(s_bzp) * $signed(s_rowsum);
 
 integer i;
 
+// a group will be in stages 1 .. ST-2 in the next cycle: stages 2 .. ST-1 then have one to load
+wire act_next = take || |v_reg[ST-4:0];
+(* keep = "true" *) reg side_act_reg;     // the side band's copy of the activity gate
+
 always @(posedge clk) begin
+    side_act_reg <= act_next;
     user_reg[0] <= s_user;
     corr_reg <= corr_full[31:0];
     lo_reg[0] <= $signed({{2{s_lo[15]}}, s_lo}) - $signed({{2{s_zp[15]}}, s_zp});
     hi_reg[0] <= $signed({{2{s_hi[15]}}, s_hi}) - $signed({{2{s_zp[15]}}, s_zp});
     zp_reg[0] <= s_zp[7:0];
-    for (i = 1; i < ST - 1; i = i + 1) begin
-        user_reg[i] <= user_reg[i-1];
-        lo_reg[i] <= lo_reg[i-1];
-        hi_reg[i] <= hi_reg[i-1];
-        zp_reg[i] <= zp_reg[i-1];
+    if (side_act_reg) begin
+        for (i = 1; i < ST - 1; i = i + 1) begin
+            user_reg[i] <= user_reg[i-1];
+            lo_reg[i] <= lo_reg[i-1];
+            hi_reg[i] <= hi_reg[i-1];
+            zp_reg[i] <= zp_reg[i-1];
+        end
+    end
+    if (rst) begin
+        side_act_reg <= 1'b0;
     end
 end
 
@@ -316,10 +332,22 @@ generate
 
         assign o9[l*8 +: 8] = y8_reg < lo9 ? lo_o9 : (y8_reg > hi9 ? hi_o9 : yz9);
 
+        (* keep = "true" *) reg act_reg;      // this lane's copy of the activity gate
+
+        always @(posedge clk) begin
+            act_reg <= act_next;
+            if (rst) begin
+                act_reg <= 1'b0;
+            end
+        end
+
         always @(posedge clk) begin
             // 1
             sum1_reg <= s_acc[l*32 +: 32] + s_bias[l*32 +: 32];
             scale1_reg <= s_scale[l*32 +: 32];
+        end
+
+        always @(posedge clk) if (act_reg) begin
             // 2
             s2_reg <= x2[31];
             a2_reg <= x2[31] ? nx2 : x2;
