@@ -100,7 +100,7 @@ module accel_seq #
      * Epilogue parameters (LOAD_EPI): start, then the packet's beats (data is s_axis_tdata
      * of the full width, in accel_top)
      */
-    output wire                     epi_wr_start,
+    output wire                     epi_wr_start,  // also high while a LOAD_EPI waits (see below)
     output wire                     epi_wr_bank,
     output wire [15:0]              epi_wr_cnt,
     output wire                     epi_wr_valid,
@@ -212,22 +212,25 @@ reg        bank_loaded_reg [0:1];
  */
 wire        fifo_s_tvalid;
 wire        fifo_s_tready;
-wire [63:0] fifo_m_tdata;
+wire [1:0]  w_field_code;                         // the beat's field check (see below)
+wire [65:0] fifo_m_entry;
+wire [63:0] fifo_m_tdata = fifo_m_entry[63:0];
+wire [1:0]  fifo_m_code = fifo_m_entry[65:64];
 wire        fifo_m_tvalid;
 wire        fifo_m_tready;
 wire        fifo_empty;
 
 ififo #(
-    .DATA_WIDTH(64),
+    .DATA_WIDTH(66),
     .DEPTH(IFIFO_DEPTH)
 )
 ififo_inst (
     .clk(clk),
     .rst(rst),
-    .s_axis_tdata(s_axis_tdata),
+    .s_axis_tdata({w_field_code, s_axis_tdata}),
     .s_axis_tvalid(fifo_s_tvalid),
     .s_axis_tready(fifo_s_tready),
-    .m_axis_tdata(fifo_m_tdata),
+    .m_axis_tdata(fifo_m_entry),
     .m_axis_tvalid(fifo_m_tvalid),
     .m_axis_tready(fifo_m_tready),
     .empty(fifo_empty)
@@ -243,59 +246,74 @@ wire        ir_load = fifo_m_tvalid && (!ir_valid_reg || ir_consume);
 wire        queue_empty = fifo_empty && !ir_valid_reg;
 
 /*
- * Field checks in the instruction-register stage: the opcode decode and every check that
- * depends only on the instruction's own fields are computed from the FIFO's head and
- * registered with it (ir_*), so the cycle that starts an instruction only combines
- * registered results with the A bank state and the wait conditions. Cycle counts do not
- * change: the results are there in the same cycle as ir_reg.
+ * Field checks as a command beat is pushed: every check that depends only on the
+ * instruction's own fields is computed from the input beat (a register of the input skid)
+ * and stored in the FIFO with it as a 2-bit code (w_field_code), so neither the FIFO's
+ * block-RAM output nor the cycle that starts an instruction goes through the window and
+ * range compares' carry chains; the opcode decode (one LUT) is done at the FIFO's head and
+ * registered with the instruction (ir_*). Cycle counts do not change: the results are there
+ * in the same cycle as ir_reg.
  */
-wire [OPW-1:0] n_op = fifo_m_tdata[ACCEL_OPCODE_LSB +: OPW];
-wire [7:0]  n_rows = fifo_m_tdata[ACCEL_F_ROWS_LSB +: 8];
-wire [15:0] n_row_len = fifo_m_tdata[ACCEL_F_ROW_LEN_LSB +: 16];
-wire [15:0] n_win_lo = fifo_m_tdata[ACCEL_F_WIN_LO_LSB +: 16];
-wire [15:0] n_win_cnt = fifo_m_tdata[ACCEL_F_WIN_CNT_LSB +: 16];
+localparam [1:0] FC_OK = 2'd0, FC_UNALIGNED = 2'd1, FC_BAD_FIELD = 2'd2, FC_BAD_OPCODE = 2'd3;
 
+wire [OPW-1:0] w_op = s_axis_tdata[ACCEL_OPCODE_LSB +: OPW];
+wire [7:0]  w_rows = s_axis_tdata[ACCEL_F_ROWS_LSB +: 8];
+wire [15:0] w_row_len = s_axis_tdata[ACCEL_F_ROW_LEN_LSB +: 16];
+wire [15:0] w_win_lo = s_axis_tdata[ACCEL_F_WIN_LO_LSB +: 16];
+wire [15:0] w_win_cnt = s_axis_tdata[ACCEL_F_WIN_CNT_LSB +: 16];
+
+wire w_is_load = w_op == OP_LOAD_A;
+wire w_is_stream = w_op == OP_STREAM_B;
+wire w_is_drain = w_op == OP_DRAIN || w_op == OP_DRAIN_Q;
+wire w_is_epi = w_op == OP_LOAD_EPI;
+
+wire [16:0] w_win_cnt_17 = {1'b0, w_win_cnt};
+wire [16:0] w_win_end = {1'b0, w_win_lo} + w_win_cnt_17;
+wire w_rows_ok = w_rows != 8'd0 && {9'd0, w_rows} <= ROWS_C;
+wire w_window_ok = w_win_cnt != 16'd0 && w_win_end <= {1'b0, w_row_len};
+wire w_aligned = w_win_lo[SHIFT-1:0] == {SHIFT{1'b0}};
+
+// the decode error of the instruction's fields alone; STREAM_B's check of its A bank (which
+// a LOAD_A starting in the same cycle may change) is left to the decode below
+reg [1:0] w_code;
+always @* begin
+    w_code = FC_OK;
+    if (w_is_load) begin
+        if (!w_aligned) begin
+            w_code = FC_UNALIGNED;
+        end else if (!w_rows_ok || !w_window_ok || w_win_cnt_17 > KMAX_C) begin
+            w_code = FC_BAD_FIELD;
+        end
+    end else if (w_is_stream) begin
+        if (!w_aligned) begin
+            w_code = FC_UNALIGNED;
+        end else if (!w_window_ok || w_win_cnt_17 > NMAX_C) begin
+            w_code = FC_BAD_FIELD;
+        end
+    end else if (w_is_drain) begin
+        if (!w_rows_ok || w_win_cnt == 16'd0 || w_win_cnt_17 > NMAX_C) begin
+            w_code = FC_BAD_FIELD;
+        end
+    end else if (w_is_epi) begin
+        if (w_win_cnt == 16'd0 || w_win_cnt_17 > NMAX_C) begin
+            w_code = FC_BAD_FIELD;
+        end
+    end else begin
+        w_code = FC_BAD_OPCODE;
+    end
+end
+assign w_field_code = w_code;
+
+// at the FIFO's head: the opcode decode and the stored check's error code
+wire [OPW-1:0] n_op = fifo_m_tdata[ACCEL_OPCODE_LSB +: OPW];
 wire n_is_load = n_op == OP_LOAD_A;
 wire n_is_stream = n_op == OP_STREAM_B;
 wire n_is_drain_q = n_op == OP_DRAIN_Q;
 wire n_is_drain = n_op == OP_DRAIN || n_is_drain_q;
 wire n_is_epi = n_op == OP_LOAD_EPI;
-
-wire [16:0] n_win_cnt_17 = {1'b0, n_win_cnt};
-wire [16:0] n_win_end = {1'b0, n_win_lo} + n_win_cnt_17;
-wire n_rows_ok = n_rows != 8'd0 && {9'd0, n_rows} <= ROWS_C;
-wire n_window_ok = n_win_cnt != 16'd0 && n_win_end <= {1'b0, n_row_len};
-wire n_aligned = n_win_lo[SHIFT-1:0] == {SHIFT{1'b0}};
-
-// the decode error of the instruction's fields alone; STREAM_B's check of its A bank (which
-// a LOAD_A starting in the same cycle may change) is left to the decode below
-reg [7:0] n_field_error;
-always @* begin
-    n_field_error = 8'd0;
-    if (n_is_load) begin
-        if (!n_aligned) begin
-            n_field_error = E_UNALIGNED;
-        end else if (!n_rows_ok || !n_window_ok || n_win_cnt_17 > KMAX_C) begin
-            n_field_error = E_BAD_FIELD;
-        end
-    end else if (n_is_stream) begin
-        if (!n_aligned) begin
-            n_field_error = E_UNALIGNED;
-        end else if (!n_window_ok || n_win_cnt_17 > NMAX_C) begin
-            n_field_error = E_BAD_FIELD;
-        end
-    end else if (n_is_drain) begin
-        if (!n_rows_ok || n_win_cnt == 16'd0 || n_win_cnt_17 > NMAX_C) begin
-            n_field_error = E_BAD_FIELD;
-        end
-    end else if (n_is_epi) begin
-        if (n_win_cnt == 16'd0 || n_win_cnt_17 > NMAX_C) begin
-            n_field_error = E_BAD_FIELD;
-        end
-    end else begin
-        n_field_error = E_BAD_OPCODE;
-    end
-end
+wire [7:0] n_field_error = fifo_m_code == FC_UNALIGNED ? E_UNALIGNED
+                         : fifo_m_code == FC_BAD_FIELD ? E_BAD_FIELD
+                         : fifo_m_code == FC_BAD_OPCODE ? E_BAD_OPCODE : 8'd0;
 
 reg        ir_is_load_reg;
 reg        ir_is_stream_reg;
@@ -313,7 +331,7 @@ always @(posedge clk) begin
         ir_is_drain_reg <= n_is_drain;
         ir_is_drain_q_reg <= n_is_drain_q;
         ir_is_epi_reg <= n_is_epi;
-        ir_field_bad_reg <= n_field_error != 8'd0;
+        ir_field_bad_reg <= fifo_m_code != FC_OK;
         ir_field_error_reg <= n_field_error;
         ir_valid_reg <= 1'b1;
     end else if (ir_consume) begin
@@ -535,10 +553,17 @@ assign drain_rows = f_rows;
 assign drain_cnt = f_win_cnt;
 assign drain_q = is_drain_q;
 
-assign epi_wr_start = start && is_epi;
+// high in the cycle a LOAD_EPI starts and in every earlier cycle it waits in the instruction
+// register (S_FETCH, so never during a data packet): epi_params only latches the bank and
+// count (the instruction register's fields, which do not change while it waits) and clears
+// its beat count, so the repeats change nothing, and the decode and wait conditions of
+// `start` stay off the parameter memories' write enable and data path (their DIN)
+assign epi_wr_start = state_reg == S_FETCH && ir_valid_reg && is_epi;
 assign epi_wr_bank = f_acc;
 assign epi_wr_cnt = f_win_cnt;
-assign epi_wr_valid = state_reg == S_DATA && mode_epi_reg && in_beat;
+// (s_axis_tready is high in S_DATA of a LOAD_EPI, so this is in_beat without the unpacker's
+// ready, which is off the parameter memories' write path)
+assign epi_wr_valid = state_reg == S_DATA && mode_epi_reg && s_axis_tvalid;
 
 // idle: waiting for a command packet (none of it received yet), nothing in flight
 assign idle = (state_reg == S_FETCH || (state_reg == S_CMD && cmd_cnt_reg == {CMD_W{1'b0}}))

@@ -380,6 +380,7 @@ wire                  acc_rd_next_bank;
 wire [15:0]           acc_rd_next_word;
 wire [1:0]            acc_rd_next_grp;
 wire [7:0]            acc_rd_row;
+wire [7:0]            acc_rd_next_row;
 wire [DATA_WIDTH-1:0] acc_rd_data;
 wire [EPI_LANES*32-1:0] acc_rd_qdata;
 wire                  mac_rd_block;
@@ -433,8 +434,8 @@ rowsum_inst (
     .sb_abuf(cur_abuf),
     .sb_acc(cur_acc),
     .sb_accumulate(cur_accumulate),
-    .rd_bank(drain_rd_bank),
-    .rd_row(acc_rd_row),
+    .rd_next_bank(acc_rd_next_bank),
+    .rd_next_row(acc_rd_next_row),
     .rd_sum(rs_rd_sum)
 );
 
@@ -503,6 +504,7 @@ drain_inst (
     .rd_next_word(acc_rd_next_word),
     .rd_next_grp(acc_rd_next_grp),
     .rd_row(acc_rd_row),
+    .rd_next_row(acc_rd_next_row),
     .rd_data(acc_rd_data),
     .rd_qdata(acc_rd_qdata),
     .rd_rowsum(rs_rd_sum),

@@ -69,9 +69,11 @@ module drain #
     output wire [CNT_WIDTH-1:0]     rd_next_word,
     output wire [1:0]               rd_next_grp,
     output wire [ROW_WIDTH-1:0]     rd_row,
+    output wire [ROW_WIDTH-1:0]     rd_next_row,   // the row read next cycle (rowsum's index)
     input  wire [DATA_WIDTH-1:0]    rd_data,
     input  wire [EPI_LANES*32-1:0]  rd_qdata,      // DRAIN_Q: the group of EPI_LANES int32
-    input  wire [31:0]              rd_rowsum,     // row sum of (rd_bank, rd_row)
+    input  wire [31:0]              rd_rowsum,     // row sum of (rd_bank, rd_row): rowsum
+                                                   // registers rd_next_bank/rd_next_row
 
     // epilogue parameter read port (epi_params: data the cycle after ep_rd_en)
     output wire                     ep_rd_en,
@@ -153,7 +155,7 @@ wire [E*32-1:0]      gqdata = hv_reg ? qhold_reg : rd_qdata;
 
 // the reader's next state (also the read port's next address)
 reg                  bank_next;
-reg [ROW_WIDTH-1:0]  row_next;
+(* keep *) reg [ROW_WIDTH-1:0] row_next;  // kept: see issue below
 reg [CNT_WIDTH-1:0]  g_next;
 
 // packer
@@ -175,7 +177,11 @@ wire g_take32 = gv && !q_reg && !flush_reg && out_free;
 wire g_take_q = gv && q_reg && ep0_ready;
 wire g_take = q_reg ? g_take_q : g_take32;
 wire g_free = !gv || g_take;
-wire issue = active_reg && g_free;
+// kept (as are both candidates of the next read address and row, and the selected one,
+// below): the synthesis keeps these nets, so the ready chain ends in `issue`, the next
+// address is one LUT after it and the read port's address registers one more (the mapper
+// otherwise spread the select over the address logic: four levels after issue on PYNQ-Z2)
+(* keep *) wire issue = active_reg && g_free;
 wire row_end = g_reg == g_last_reg;
 wire last_row = row_reg == rows_reg - 1'b1;
 
@@ -183,29 +189,32 @@ assign rd_busy = active_reg;
 assign rd_bank = bank_reg;
 assign rd_row = row_reg;
 assign rd_next_bank = bank_next;
-// the next read's mode: a DRAIN_Q group is E int32 (L/E per word), a DRAIN group Q (4 per word)
-wire q_next = (!active_reg && cmd_valid) ? cmd_q : q_reg;
-wire [1:0] qg_next = g_next[1:0] & EG_MASK[1:0];
-assign rd_next_word = q_next ? g_next >> EW_SHIFT : g_next >> 2;
-assign rd_next_grp = q_next ? qg_next : g_next[1:0];
+// The reader's next state, with `issue` (the end of the output ready chain: skid -> packer or
+// epilogue -> group free) as the last select: both outcomes are formed from registers and the
+// command inputs, so issue is one LUT from the read port's address registers (mac_array,
+// rowsum). issue needs active_reg and a command start needs !active_reg: never both.
+wire cmd_start = !active_reg && cmd_valid;
+wire [CNT_WIDTH-1:0] g_iss = row_end ? {CNT_WIDTH{1'b0}} : g_reg + 1'b1;
+(* keep *) wire [ROW_WIDTH-1:0] row_iss = row_end ? row_reg + 1'b1 : row_reg;
+wire [CNT_WIDTH-1:0] g_hold = cmd_start ? {CNT_WIDTH{1'b0}} : g_reg;
+(* keep *) wire [ROW_WIDTH-1:0] row_hold = cmd_start ? {ROW_WIDTH{1'b0}} : row_reg;
+// the next read's mode: a DRAIN_Q group is E int32 (L/E per word), a DRAIN group Q (4 per word);
+// with issue the mode is q_reg (a command only starts while the reader is idle)
+wire q_next = cmd_start ? cmd_q : q_reg;
+(* keep *) wire [CNT_WIDTH-1:0] word_iss = q_reg ? g_iss >> EW_SHIFT : g_iss >> 2;
+(* keep *) wire [1:0] grp_iss = q_reg ? g_iss[1:0] & EG_MASK[1:0] : g_iss[1:0];
+(* keep *) wire [CNT_WIDTH-1:0] word_hold = q_next ? g_hold >> EW_SHIFT : g_hold >> 2;
+(* keep *) wire [1:0] grp_hold = q_next ? g_hold[1:0] & EG_MASK[1:0] : g_hold[1:0];
+(* keep *) wire [CNT_WIDTH-1:0] next_word = issue ? word_iss : word_hold;
+(* keep *) wire [1:0] next_grp = issue ? grp_iss : grp_hold;
+assign rd_next_word = next_word;
+assign rd_next_grp = next_grp;
+assign rd_next_row = row_next;
 
 always @* begin
-    bank_next = bank_reg;
-    row_next = row_reg;
-    g_next = g_reg;
-    if (issue) begin
-        if (row_end) begin
-            g_next = {CNT_WIDTH{1'b0}};
-            row_next = row_reg + 1'b1;
-        end else begin
-            g_next = g_reg + 1'b1;
-        end
-    end
-    if (!active_reg && cmd_valid) begin
-        bank_next = cmd_bank;
-        row_next = {ROW_WIDTH{1'b0}};
-        g_next = {CNT_WIDTH{1'b0}};
-    end
+    bank_next = cmd_start ? cmd_bank : bank_reg;
+    row_next = issue ? row_iss : row_hold;
+    g_next = issue ? g_iss : g_hold;
 end
 
 always @(posedge clk) begin

@@ -189,13 +189,16 @@ always @(posedge clk) begin
     end
 end
 
-// drain side: the row of the word read this cycle, registered per int32 of rd_data
+// drain side: the row of the word read this cycle, registered per byte of rd_data (RSEL
+// copies per int32): one copy per int32 drove the select pins of a 32-bit ROWS:1 (x4 groups
+// with FULL) multiplexer, 680-770 loads on PYNQ-Z2; a byte's select is a quarter of that
+localparam RSEL = 4;
 (* keep = "true" *)
-reg [ROW_WIDTH-1:0] rrow_reg [0:Q-1];
+reg [ROW_WIDTH-1:0] rrow_reg [0:Q*RSEL-1];
 
-genvar q;
+genvar q, b;
 generate
-    for (q = 0; q < Q; q = q + 1) begin : rsel
+    for (q = 0; q < Q * RSEL; q = q + 1) begin : rsel
         (* keep *)
         always @(posedge clk) begin
             rrow_reg[q] <= rd_row;
@@ -358,7 +361,10 @@ generate
                     rgrp_reg[q] <= 2'd0;
                 end
             end
-            assign rd_data[q*32 +: 32] = words[rrow_reg[q][RIDX_W-1:0]][(rgrp_reg[q]*Q + q)*32 +: 32];
+            for (b = 0; b < RSEL; b = b + 1) begin : byte_sel
+                assign rd_data[q*32 + b*8 +: 8]
+                    = words[rrow_reg[q*RSEL+b][RIDX_W-1:0]][(rgrp_reg[q]*Q + q)*32 + b*8 +: 8];
+            end
         end
         for (q = 0; q < EPI_LANES; q = q + 1) begin : rd_e
             (* keep *)
@@ -380,7 +386,9 @@ generate
         // EPI_LANES = Q: the group is selected before the per-row register (as for DRAIN
         // alone) and DRAIN_Q reads the same groups
         for (q = 0; q < Q; q = q + 1) begin : rd_q
-            assign rd_data[q*32 +: 32] = words[rrow_reg[q][RIDX_W-1:0]][q*32 +: 32];
+            for (b = 0; b < RSEL; b = b + 1) begin : byte_sel
+                assign rd_data[q*32 + b*8 +: 8] = words[rrow_reg[q*RSEL+b][RIDX_W-1:0]][q*32 + b*8 +: 8];
+            end
         end
         assign rd_qdata = rd_data;
     end

@@ -85,6 +85,7 @@ dut (
     .rd_next_word(rd_next_word),
     .rd_next_grp(rd_next_grp),
     .rd_row(rd_row),
+    .rd_next_row(),
     .rd_data(rd_data),
     .rd_qdata({Q{32'd0}}),
     .rd_rowsum(32'd0),
