@@ -221,7 +221,7 @@ def estimate(
             if doc is not None:  # keep its yosys work files too (the log is what one debugs with)
                 shutil.copytree(root / key, tmp, dirs_exist_ok=True)
             else:
-                doc = _synthesise(spec, family, tmp, log, timeout, bar)
+                doc = _synthesise(spec, family, tmp, log, timeout, bar, key)
                 ran.append(doc)
             (tmp / RESULT_FILE).write_text(json.dumps(doc, indent=1, sort_keys=True))
             return {"spec": spec.name, "spec_hash": spec.hash, "family": family}
@@ -242,9 +242,13 @@ def estimate(
 
 
 def _synthesise(
-    spec: Spec, family: str, work: Path, log: Path, timeout: float | None, bar: _Progress
+    spec: Spec, family: str, work: Path, log: Path, timeout: float | None, bar: _Progress, key: str
 ) -> dict[str, Any]:
-    """Run yosys ``synth_xilinx`` in ``work`` (a fresh temporary); return the result document."""
+    """Run yosys ``synth_xilinx`` in ``work`` (a fresh temporary); return the result document.
+
+    ``key`` is the cache key the entry is filed under, computed before waiting for the entry's
+    lock; the RTL is checked against it once copied, so an edit made meanwhile cannot file one
+    design's netlist under another design's key."""
     sources = rtl_sources(TOP)
     if not sources or sources[-1].stem != TOP:
         raise BackendError(f"the RTL for {TOP} is incomplete (found {[p.name for p in sources]})")
@@ -255,6 +259,9 @@ def _synthesise(
     for src in sources:
         shutil.copyfile(src, rtl / src.name)
         names.append(f"rtl/{src.name}")
+    if cache_key(spec, family) != key:
+        raise BackendError(f"the RTL of {TOP} changed while this estimate of {spec.name} waited for its cache "
+                           "entry; run it again (it synthesises the RTL as it is now)")
     write_spec_header(spec, work / "inc")
     (work / "synth.ys").write_text(_script(spec, names, family))
 
@@ -294,10 +301,8 @@ def _gzip(src: Path, dst: Path) -> None:
 def netlist_path(spec: str | Spec, *, use_cache: bool = True, progress: bool = True) -> Path:
     """The mapped netlist of ``spec`` (gzip'd yosys JSON) in its estimate's cache entry, synthesising
     first if needed; the path stays valid while the entry is in the cache."""
-    spec = load_spec(spec)
-    family = get_board(spec.board).yosys_family
-    estimate(spec, use_cache=use_cache, progress=progress)
-    return cache_dir("yosys") / cache_key(spec, family) / NETLIST_FILE
+    est = estimate(spec, use_cache=use_cache, progress=progress)
+    return cache_dir("yosys") / est.key / NETLIST_FILE
 
 
 def _append(log: Path, *files: Path) -> None:

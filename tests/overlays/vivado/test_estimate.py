@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from accel.errors import BackendError
 from accel.overlays import estimate as est
 from accel.overlays.boards import BOARDS
 from accel.overlays.spec import load_spec
@@ -82,6 +83,23 @@ def test_cache_hit_is_used(monkeypatch, tmp_path):
     (work / est.NETLIST_FILE).write_bytes(gzip.compress(b"{}"))  # an entry is a result and its netlist
     r = est.estimate(spec)
     assert r.cached and r.used["DSP"] == 7 and r.used["LUT"] == 5 and r.seconds == 1.5
+
+
+def test_rtl_edited_while_waiting_is_refused_not_filed_under_the_old_key(monkeypatch, tmp_path):
+    """The key is computed before the entry's lock is taken; if the RTL changes before it is
+    copied for yosys, the run stops with a typed error instead of filing the new design's netlist
+    under the old design's key (and yosys never starts)."""
+    monkeypatch.setenv("ACCEL_CACHE_DIR", str(tmp_path))
+    keys = iter(["a" * 32, "b" * 32])
+    monkeypatch.setattr(est, "cache_key", lambda spec, family: next(keys))
+
+    def no_yosys(*args, **kwargs):
+        raise AssertionError("yosys must not run on RTL that does not match the key")
+
+    monkeypatch.setattr(est, "_run_timed", no_yosys)
+    with pytest.raises(BackendError, match="changed while this estimate"):
+        est.estimate(load_spec("z2_default"), progress=False)
+    assert not (tmp_path / "yosys" / ("a" * 32) / "result.json").exists()
 
 
 @pytest.mark.yosys
