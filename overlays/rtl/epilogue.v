@@ -177,8 +177,16 @@ integer i;
 wire act_next = take || |v_reg[ST-4:0];
 (* keep = "true" *) reg side_act_reg;     // the side band's copy of the activity gate
 
+// keep on the register and its process: yosys would merge the equal copies into one net
+(* keep *)
 always @(posedge clk) begin
     side_act_reg <= act_next;
+    if (rst) begin
+        side_act_reg <= 1'b0;
+    end
+end
+
+always @(posedge clk) begin
     user_reg[0] <= s_user;
     corr_reg <= corr_full[31:0];
     lo_reg[0] <= $signed({{2{s_lo[15]}}, s_lo}) - $signed({{2{s_zp[15]}}, s_zp});
@@ -191,9 +199,6 @@ always @(posedge clk) begin
             hi_reg[i] <= hi_reg[i-1];
             zp_reg[i] <= zp_reg[i-1];
         end
-    end
-    if (rst) begin
-        side_act_reg <= 1'b0;
     end
 end
 
@@ -334,6 +339,7 @@ generate
 
         (* keep = "true" *) reg act_reg;      // this lane's copy of the activity gate
 
+        (* keep *)
         always @(posedge clk) begin
             act_reg <= act_next;
             if (rst) begin
