@@ -14,6 +14,9 @@ def test_ctrl_c_mid_run_leaves_a_working_accelerator():
         import os, signal, threading
         import numpy as np
         from accel.runtime import Accelerator
+        # Ctrl-C raises KeyboardInterrupt, as in a terminal or a notebook kernel, even when this
+        # process was started with SIGINT ignored (a background job of a non-interactive shell)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         acc = Accelerator(backend="sim")
         rng = np.random.default_rng(3)
         a = acc.allocate((512, 512), np.int8); b = acc.allocate((512, 512), np.int8)
