@@ -45,6 +45,8 @@ from accel.contract.hostcost import HostProfile, profiles_for
 from accel.errors import AccelError, InputError
 from accel.overlays.spec import load_spec
 
+from . import zoo
+
 FORMAT = "pynq-accel/models-bench"
 VERSION = 1
 MODELS = ("mlp", "gemm", "batched", "cnn")
@@ -89,19 +91,10 @@ class ModelsConfig:
 
 
 # ----------------------------------------------------------------------------- the cases
-def _zoo() -> Any:
-    """The model zoo (:mod:`accel.bench.zoo`), imported when a zoo case is asked for: it needs
-    onnx and onnxruntime (the ``dev`` extras), which ``--onnx`` runs of other models do not."""
-    from accel.bench import zoo
-
-    return zoo
-
-
 def zoo_cases(models: Sequence[str], variants: Sequence[str] | None, samples: int) -> list[ModelCase]:
     """The zoo's (model, variant) pairs (``variants`` None: all), built (and cached) by ``zoo.build``,
     each with the first ``samples`` rows of its held-out set. A pair the zoo excludes is a case
     that says why."""
-    zoo = _zoo()
     variants = tuple(zoo.VARIANTS) if variants is None else tuple(variants)
     unknown = [m for m in models if m not in zoo.MODELS] + [v for v in variants if v not in zoo.VARIANTS]
     if unknown:
@@ -210,16 +203,6 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
-def _ort_session(path: Path) -> Any:
-    """onnxruntime as a user runs it (graph optimizations on), on one thread."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
-
-
 def _equal(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
     return set(a) == set(b) and all(np.array_equal(a[k], b[k]) for k in a)
 
@@ -256,6 +239,18 @@ def _inference(mp: Any, model: Any, rec: _Recording, feed: dict[str, np.ndarray]
         "accel_macs": s["accel_macs"], "wall_s": s["wall_s"],
         "exact": _equal(out, reference(mp, feed)),
     }
+
+
+def _measure(acc: Any, spec: Any, mp: Any, feed: dict[str, np.ndarray], *, chain: bool) -> tuple[dict, dict]:
+    """One inference's counts after a warm-up call (first-call costs are not the model's), and its
+    projected board time."""
+    from accel.runtime.model import load_model
+
+    rec = _Recording(acc)
+    with load_model(rec, mp, chain=chain) as model:
+        _inference(mp, model, rec, feed)
+        inf = _inference(mp, model, rec, feed)
+    return inf, projection(spec, mp, inf)
 
 
 def _accuracy(acc: Any, case: ModelCase, cfg: ModelsConfig, mp1: Any, sess: Any, compile_fn: Callable) -> dict:
@@ -299,7 +294,6 @@ def measure_case(acc: Any, case: ModelCase, cfg: ModelsConfig, log: Log,
     ``programs``, if given, receives the batch-1 program and its inputs under ``id(row)`` for
     :func:`measure_sg`."""
     from accel.compiler import compile_model
-    from accel.runtime.model import load_model
 
     row: dict[str, Any] = {"model": case.name, "variant": case.variant,
                            "source": case.path.name if case.path is not None else None}
@@ -323,17 +317,13 @@ def measure_case(acc: Any, case: ModelCase, cfg: ModelsConfig, log: Log,
     feed = ({mp.inputs[0]["name"]: case.x[:1]} if case.x is not None and len(mp.inputs) == 1
             else mp.random_inputs(cfg.seed))
     try:
-        rec = _Recording(acc)
-        with load_model(rec, mp) as model:
-            _inference(mp, model, rec, feed)  # warm-up: first-call costs are not the model's
-            row["inference"] = _inference(mp, model, rec, feed)
-        row["projection"] = projection(spec, mp, row["inference"])
+        row["inference"], row["projection"] = _measure(acc, spec, mp, feed, chain=False)
     except Exception as exc:
         return {**row, "status": "run_error", "error": _one_line(exc)}
     if programs is not None:
         programs[id(row)] = (mp, feed)
     try:
-        sess = _ort_session(case.path)
+        sess = zoo.ort_session(case.path, optimized=True)  # as a user runs it
         row["ort"] = _ort_wall(sess, feed, cfg.ort_runs)
     except Exception as exc:  # onnxruntime cannot run it: the accelerator's numbers still stand
         row["ort"] = {"error": _one_line(exc)}
@@ -351,14 +341,9 @@ def measure_sg(acc: Any, row: dict[str, Any], mp: Any, feed: dict[str, np.ndarra
     """The same inference with a scatter-gather DMA and ``chain=True`` (each stretch of
     consecutive accelerator steps one kick; a stretch ends at a host step or where a step reads
     what the previous one wrote), side by side with the simple-DMA row: ``row["sg"]``."""
-    from accel.runtime.model import load_model
-
     try:
-        rec = _Recording(acc)
-        with load_model(rec, mp, chain=True) as model:
-            _inference(mp, model, rec, feed)
-            inf = _inference(mp, model, rec, feed)
-        row["sg"] = {"inference": inf, "projection": projection(acc.spec, mp, inf)}
+        inf, proj = _measure(acc, acc.spec, mp, feed, chain=True)
+        row["sg"] = {"inference": inf, "projection": proj}
     except Exception as exc:  # the simple-DMA row still stands
         row["sg"] = {"error": _one_line(exc)}
 

@@ -347,8 +347,8 @@ def _atomic_write(path: Path, write: Any) -> None:
 
 
 # ----------------------------------------------------------------------------- evaluation
-def ort_outputs(model: Any, inputs: dict[str, np.ndarray], *, optimized: bool = False) -> dict[str, np.ndarray]:
-    """onnxruntime's CPU outputs (by graph output name) of ``model`` (a path, bytes or ModelProto).
+def ort_session(model: Any, *, optimized: bool = False) -> Any:
+    """An onnxruntime CPU session on one thread for ``model`` (a path, bytes or ModelProto).
 
     By default every node runs as written (graph optimizations off: one kernel per node, the
     reference for a node-by-node comparison). ``optimized=True`` is what a user's default
@@ -366,7 +366,12 @@ def ort_outputs(model: Any, inputs: dict[str, np.ndarray], *, optimized: bool = 
                                      else ort.GraphOptimizationLevel.ORT_DISABLE_ALL)
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
-    sess = ort.InferenceSession(model, sess_options=opts, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(model, sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+def ort_outputs(model: Any, inputs: dict[str, np.ndarray], *, optimized: bool = False) -> dict[str, np.ndarray]:
+    """onnxruntime's CPU outputs (by graph output name) of ``model`` (see :func:`ort_session`)."""
+    sess = ort_session(model, optimized=optimized)
     names = [o.name for o in sess.get_outputs()]
     return dict(zip(names, sess.run(names, inputs), strict=True))
 
