@@ -164,12 +164,12 @@ def _run_model(src: str, spec: str | None, backend: str, inputs: str | None, out
 def _with_dma_mode(spec: str, dma_mode: str | None, backend: str) -> Any:
     """The spec to open, with the simulated DMA's mode overridden by ``--dma-mode``. On a board the
     bitstream's DMA is what it is (its ``.hwh`` says whether it has scatter-gather), so the option
-    is refused there rather than silently ignored."""
+    needs ``--backend sim``: with ``auto`` it would silently not apply wherever a board is found."""
     if dma_mode is None:
         return spec
-    if backend == "board":
-        raise ProgramError("--dma-mode selects the simulated DMA; on a board the bitstream's .hwh decides "
-                           "(c_include_sg): drop --dma-mode or use --backend sim")
+    if backend != "sim":
+        raise ProgramError(f"--dma-mode selects the simulated DMA and needs --backend sim (got {backend}); on a "
+                           "board the bitstream's .hwh decides (c_include_sg): drop --dma-mode there")
     from accel.overlays.spec import load_spec
 
     return load_spec(spec).with_dma_mode(dma_mode)
@@ -253,7 +253,8 @@ def register(cli: click.Group) -> None:
                   help="model: run each stretch of consecutive accelerator steps as one call (with a "
                        "scatter-gather DMA: one kick and one completion wait per stretch)")
     @click.option("--dma-mode", "dma_mode", type=click.Choice(["simple", "sg"]), default=None,
-                  help="simulator: the AXI DMA's mode (default: the spec's); a board's bitstream decides its own")
+                  help="with --backend sim: the simulated AXI DMA's mode (default: the spec's); a board's "
+                       "bitstream decides its own")
     @_guard
     def run_cmd(src: str, func_name: str | None, check: bool, as_json: bool, spec: str | None, backend: str,
                 seed: int, inputs: str | None, outputs: str | None, shape: tuple[str, ...],

@@ -469,8 +469,10 @@ def test_cli_runs_a_model_chained_with_a_scatter_gather_dma(tmp_path: Path) -> N
     accel = {k: [st for st in r["run"]["steps"] if st["kind"] == "accel"] for k, r in runs.items()}
     assert [st["node"] for st in accel[False]] == ["mm1", "mm2"] and [st["node"] for st in accel[True]] == ["mm1+mm2"]
     assert runs[True]["run"]["summary"]["mmio_ops"] < runs[False]["run"]["summary"]["mmio_ops"]
-    proc = _accel_run("run", str(path), "--backend", "board", "--dma-mode", "sg", cwd=tmp_path)
-    assert proc.returncode == 2 and "--dma-mode" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    for backend in ("board", "auto"):  # auto would silently not apply wherever a board is found
+        proc = _accel_run("run", str(path), "--backend", backend, "--dma-mode", "sg", cwd=tmp_path)
+        assert proc.returncode == 2 and "needs --backend sim" in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1
     (tmp_path / "k.mlir").write_text("")
     proc = _accel_run("run", str(tmp_path / "k.mlir"), "--chain", cwd=tmp_path)
     assert proc.returncode == 2 and "--chain is for models" in proc.stderr
