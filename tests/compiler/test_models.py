@@ -458,7 +458,7 @@ def test_consecutive_accelerator_steps_run_as_one_kick(accel_sim_sg: Any, tmp_pa
 
 def test_cli_runs_a_model_chained_with_a_scatter_gather_dma(tmp_path: Path) -> None:
     """`accel-run run --chain --dma-mode sg`: one accelerator entry for the two products, equal to
-    the CPU reference; --dma-mode is refused on a board (the bitstream decides), --chain on MLIR."""
+    the CPU reference; --dma-mode is refused without --backend sim (a board's bitstream decides), --chain on MLIR."""
     path = _two_branch_model(tmp_path)
     runs = {}
     for flags in ([], ["--chain", "--dma-mode", "sg"]):
