@@ -39,6 +39,7 @@ results: install
 	$(BIN)/accel-run bench-costmodel --json docs/results/costmodel.json --md docs/results/costmodel.md -q
 	$(BIN)/accel-run sim-speed --json docs/results/sim_speed.json
 	$(BIN)/accel-run estimate --all --result docs/results/estimate.json
+	$(BIN)/accel-run estimate --all --timing --result docs/results/timing.json
 	$(BIN)/accel-run bench-models --json docs/results/models.json --md docs/results/models.md -q
 	$(MAKE) docs
 

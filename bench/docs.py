@@ -26,7 +26,8 @@ DOCUMENTS: dict[str, str] = {
     "docs/BENCHMARKS.md": "BENCHMARKS.md.in",
 }
 # the result files the documents quote (`make results` writes them; each stamp names its command)
-RESULT_FILES: tuple[str, ...] = ("bench.json", "costmodel.json", "sim_speed.json", "estimate.json", "models.json")
+RESULT_FILES: tuple[str, ...] = ("bench.json", "costmodel.json", "sim_speed.json", "estimate.json", "timing.json",
+                                  "models.json")
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*(?:\.[A-Za-z0-9_]+)+)\}")
 
 

@@ -8,6 +8,7 @@
   rendered tables;
 - ``costmodel.*``: ``docs/results/costmodel.json`` (summary, per spec, the 256^3 z2 pick);
 - ``resources.<spec>.*``: ``docs/results/estimate.json``;
+- ``timing.<spec>.*``: ``docs/results/timing.json`` (the timing proxy; ``timing.table``);
 - ``simspeed.<spec>.*``: ``docs/results/sim_speed.json``;
 - ``models.*``: ``docs/results/models.json`` (whole models: ``models.table``, per row
   ``models.<model>.<variant>.<field>``);
@@ -254,6 +255,25 @@ def estimate_values(doc: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
+def timing_values(doc: Mapping[str, Any]) -> dict[str, str]:
+    """The timing proxy per configuration: worst path against the clock's budget, max fanout."""
+    out = {}
+    lines = ["| spec | clock | budget | worst path (proxy) | logic levels | max data-net fanout | goal |",
+             "|---|---:|---:|---:|---:|---:|---|"]
+    for r in doc["results"]:
+        pre = f"timing.{r['spec']}."
+        out[pre + "worst_ns"] = f"{r['worst_ns']:.2f}"
+        out[pre + "budget_ns"] = f"{r['budget_ns']:g}"
+        out[pre + "fabric_mhz"] = f"{r['fabric_mhz']:g}"
+        out[pre + "max_fanout"] = fmt_int(r["max_fanout"])
+        out[pre + "verdict"] = "meets" if r["ok"] else "misses"
+        lines.append(f"| {r['spec']} | {out[pre + 'fabric_mhz']} MHz | {out[pre + 'budget_ns']} ns "
+                     f"| {out[pre + 'worst_ns']} ns | {r['max_levels']} | {out[pre + 'max_fanout']} "
+                     f"| {'meets' if r['ok'] else '**misses**'} |")
+    out["timing.table"] = "\n".join(lines)
+    return out
+
+
 def sim_speed_values(doc: Mapping[str, Any]) -> dict[str, str]:
     out = {}
     lines = ["| spec | cycles | M cycles/s (C++ wall) | M cycles/s (CPU) | M cycles/s (end to end) |",
@@ -376,6 +396,7 @@ def values(results: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     out = bench_values(results["bench.json"])
     out.update(costmodel_values(results["costmodel.json"]))
     out.update(estimate_values(results["estimate.json"]))
+    out.update(timing_values(results["timing.json"]))
     out.update(sim_speed_values(results["sim_speed.json"]))
     out.update(models_values(results["models.json"]))
     specs = {n for doc in results.values() for n in doc["stamp"]["specs"]}

@@ -311,28 +311,36 @@ wire n_is_stream = n_op == OP_STREAM_B;
 wire n_is_drain_q = n_op == OP_DRAIN_Q;
 wire n_is_drain = n_op == OP_DRAIN || n_is_drain_q;
 wire n_is_epi = n_op == OP_LOAD_EPI;
-wire [7:0] n_field_error = fifo_m_code == FC_UNALIGNED ? E_UNALIGNED
-                         : fifo_m_code == FC_BAD_FIELD ? E_BAD_FIELD
-                         : fifo_m_code == FC_BAD_OPCODE ? E_BAD_OPCODE : 8'd0;
 
+reg [15:0] ir_k_reg;
 reg        ir_is_load_reg;
 reg        ir_is_stream_reg;
 reg        ir_is_drain_reg;
 reg        ir_is_drain_q_reg;
 reg        ir_is_epi_reg;
 reg        ir_field_bad_reg;
-reg  [7:0] ir_field_error_reg;
+reg  [1:0] ir_field_code_reg;     // the stored check's code (decoded to an error code below)
+
+// A STREAM_B's rows are the K of its A bank, registered with the instruction (ir_k_reg) so
+// that the packet size's product starts from registers (see packet_bytes_reg). That K is
+// written when a LOAD_A starts, and a LOAD_A in the instruction register starts exactly when
+// the next instruction loads behind it (ir_load with ir_valid_reg is ir_consume, and a LOAD_A
+// is consumed by its start), so its K is forwarded then.
+wire        n_abuf = fifo_m_tdata[ACCEL_F_ABUF_LSB];
+wire [15:0] n_k = (ir_valid_reg && ir_is_load_reg && ir_reg[ACCEL_F_ABUF_LSB] == n_abuf)
+                ? ir_reg[ACCEL_F_WIN_CNT_LSB +: 16] : bank_k_reg[n_abuf];
 
 always @(posedge clk) begin
     if (ir_load) begin
         ir_reg <= fifo_m_tdata;
+        ir_k_reg <= n_k;
         ir_is_load_reg <= n_is_load;
         ir_is_stream_reg <= n_is_stream;
         ir_is_drain_reg <= n_is_drain;
         ir_is_drain_q_reg <= n_is_drain_q;
         ir_is_epi_reg <= n_is_epi;
         ir_field_bad_reg <= fifo_m_code != FC_OK;
-        ir_field_error_reg <= n_field_error;
+        ir_field_code_reg <= fifo_m_code;
         ir_valid_reg <= 1'b1;
     end else if (ir_consume) begin
         ir_valid_reg <= 1'b0;
@@ -361,47 +369,92 @@ wire is_drain_q = ir_is_drain_q_reg;
 wire is_drain = ir_is_drain_reg;                  // both hand a bank to the drain engine
 wire is_epi = ir_is_epi_reg;
 
-wire [15:0] sb_k = bank_k_reg[f_abuf];
-
 // STREAM_B needs a loaded A bank: a LOAD_A that starts has rows != 0 and K != 0 (its field
 // checks), so "rows and K of the bank nonzero" is "the bank was loaded since reset"
 // (bank_loaded_reg, one flip-flop per bank instead of a 24-bit zero test)
 wire bank_bad = is_stream && !bank_loaded_reg[f_abuf];
 wire decode_bad = ir_field_bad_reg || bank_bad;
-wire [7:0] decode_error = ir_field_bad_reg ? ir_field_error_reg : E_BAD_FIELD;
+// the error code of a failed check: from the stored code, not registered as a code at the
+// instruction register's load (constant values there become set/reset pins driven by the load)
+wire [7:0] field_error = ir_field_code_reg == FC_UNALIGNED ? E_UNALIGNED
+                       : ir_field_code_reg == FC_BAD_FIELD ? E_BAD_FIELD : E_BAD_OPCODE;
+wire [7:0] decode_error = ir_field_bad_reg ? field_error : E_BAD_FIELD;
 
-// LOAD_EPI: header + win_cnt column records
-wire [15:0] packet_rows = is_stream ? sb_k : (is_epi ? f_win_cnt : {8'd0, f_rows});
-wire [15:0] packet_len = is_epi ? EPI_COLUMN_C : f_row_len;
-wire [31:0] packet_extra = is_epi ? EPI_HEADER_C : 32'd0;
-
-// Packet size, pipelined: the product of the instruction register's fields is registered
-// every cycle, so in the first cycle after a start it holds the started packet's size
-// (first_reg selects it; bytes_left_reg takes over from the next cycle).
+// Packet size, pipelined: computed from the instruction register every cycle and
+// registered, so in the first cycle after a start packet_bytes_reg holds the started packet's
+// size (first_reg selects it; bytes_left_reg takes over from the next cycle). A LOAD_A is rows
+// x row_len bytes, a STREAM_B K x row_len (the product: rows or K selected by a register, the
+// multiplier's output registered); a LOAD_EPI is a header and win_cnt column records, a
+// constant multiple formed beside it and selected after the product.
+wire [15:0] packet_rows = is_stream ? ir_k_reg : {8'd0, f_rows};     // LOAD_A / STREAM_B
+wire [31:0] data_bytes = {16'd0, packet_rows} * {16'd0, f_row_len};
+wire [31:0] epi_bytes = {16'd0, f_win_cnt} * {16'd0, EPI_COLUMN_C} + EPI_HEADER_C;
+wire [31:0] packet_bytes = is_epi ? epi_bytes : data_bytes;
 reg  [31:0] packet_bytes_reg;
 reg         first_reg;
 wire [31:0] bytes_cur = first_reg ? packet_bytes_reg : bytes_left_reg;
 
+// "The current beat is the packet's last" (bytes_cur <= L) and the last beat's last byte
+// (bytes_cur - 1, mod L) are registers, so no compare or subtract of a count sits in front of
+// the state machine: both are loaded at the start from the instruction register (the first:
+// rows x row_len <= L needs both <= L unless one is zero, and then row_len <= L / rows, a
+// table (FIT_LEN) rather than a multiplier; a LOAD_EPI fits when win_cnt <= EPI_FIT), then
+// last_beat_reg follows bytes_left_reg (updated with it, below) while the last byte stays:
+// the count steps down by L.
+localparam PW = SHIFT + 1;              // bits of a count <= L
+function [PW*2*L-1:0] fit_table(input integer unused);
+    integer r;
+    integer k;
+    begin
+        fit_table = {PW*2*L{1'b0}};
+        for (r = 1; r <= L; r = r + 1) begin
+            for (k = 1; k <= L; k = k + 1) begin
+                if (r * k <= L) begin
+                    fit_table[r*PW +: PW] = fit_table[r*PW +: PW] + 1'b1;     // L / r
+                end
+            end
+        end
+    end
+endfunction
+localparam [PW*2*L-1:0] FIT_LEN = fit_table(0);
+localparam integer EPI_FIT = ACCEL_EPI_HEADER_BYTES > L ? -1
+                           : (L - ACCEL_EPI_HEADER_BYTES) / ACCEL_EPI_COLUMN_BYTES;
+wire [PW-1:0] fit_len = FIT_LEN[packet_rows[PW-1:0]*PW +: PW];
+wire data_first_last = packet_rows == 16'd0 || f_row_len == 16'd0
+                     || (packet_rows <= L[15:0] && f_row_len <= L[15:0]
+                         && f_row_len[PW-1:0] <= fit_len);
+wire epi_first_last = EPI_FIT >= 0 && {16'd0, f_win_cnt} <= EPI_FIT;
+reg  last_beat_reg;
+reg  [SHIFT-1:0] last_byte_reg;
+
 always @(posedge clk) begin
-    packet_bytes_reg <= {16'd0, packet_rows} * {16'd0, packet_len} + packet_extra;
+    packet_bytes_reg <= packet_bytes;
 end
 
 wire stream_wait = drain_rd_busy && drain_rd_bank == f_acc;
-wire drain_wait = drain_rd_busy || mac_rd_block || (is_drain_q != drain_q_mode && drain_busy);
+// A DRAIN / DRAIN_Q goes when the instruction register holds one in S_FETCH, the reader and
+// the accumulators allow it and, for a drain of the other kind than the last, the drain engine
+// is idle. Kept as parts formed from registers, so the engine's busy (the late input) is one
+// LUT from drain_go and two from the instruction register's load.
+(* keep *) wire drain_ready = state_reg == S_FETCH && ir_valid_reg && !decode_bad && is_drain
+                              && !drain_rd_busy && !mac_rd_block;
+(* keep *) wire drain_switch = is_drain_q != drain_q_mode;
+(* keep *) wire drain_go_w = drain_ready && !(drain_switch && drain_busy);
 wire epi_wait = drain_epi_busy[f_acc];
 
 /*
  * Data beats
  */
 wire in_beat = s_axis_tvalid && s_axis_tready;
-wire last_beat = bytes_cur <= L;
-wire [SHIFT-1:0] last_byte = bytes_cur[SHIFT-1:0] - 1'b1;   // index in the last beat
+wire last_beat = last_beat_reg;       // bytes_cur <= L
+wire [SHIFT-1:0] last_byte = last_byte_reg;   // index in the last beat
 wire last_kept = s_axis_tkeep[last_byte];
 
 reg start;
 reg drain_go;
 reg retire;
 reg [7:0] error_next;
+reg       err_next;     // error_next is set (a flag beside the code: no zero test of the code)
 
 always @* begin
     state_next = state_reg;
@@ -409,14 +462,16 @@ always @* begin
     drain_go = 1'b0;
     retire = 1'b0;
     error_next = 8'd0;
+    err_next = 1'b0;
 
     case (state_reg)
         S_FETCH: begin
             if (ir_valid_reg) begin
                 if (decode_bad) begin
                     error_next = decode_error;
+                    err_next = 1'b1;
                 end else if (is_drain) begin
-                    if (!drain_wait) begin
+                    if (drain_go_w) begin
                         drain_go = 1'b1;
                         retire = 1'b1;
                     end
@@ -432,6 +487,7 @@ always @* begin
             if (in_beat) begin
                 if (cmd_cnt_reg == DEPTH_C || !fifo_s_tready) begin
                     error_next = E_IFIFO_OVERFLOW;
+                    err_next = 1'b1;
                 end else if (s_axis_tlast) begin
                     state_next = S_FETCH;
                 end
@@ -442,11 +498,14 @@ always @* begin
                 if (!last_beat) begin
                     if (s_axis_tlast) begin
                         error_next = E_EARLY_TLAST;
+                        err_next = 1'b1;
                     end
                 end else if (!s_axis_tlast) begin
                     error_next = E_MISSING_TLAST;
+                    err_next = 1'b1;
                 end else if (!last_kept) begin
                     error_next = E_EARLY_TLAST;
+                    err_next = 1'b1;
                 end else begin
                     state_next = S_FLUSH;
                 end
@@ -463,7 +522,7 @@ always @* begin
         end
     endcase
 
-    if (error_next != 8'd0) begin
+    if (err_next) begin
         state_next = S_ERROR;
     end
 end
@@ -479,6 +538,8 @@ always @(posedge clk) begin
 
     first_reg <= start;
     if (start) begin
+        last_beat_reg <= is_epi ? epi_first_last : data_first_last;
+        last_byte_reg <= packet_bytes[SHIFT-1:0] - 1'b1;
         mode_load_reg <= is_load;
         mode_stream_reg <= is_stream;
         cur_abuf_reg <= f_abuf;
@@ -494,9 +555,10 @@ always @(posedge clk) begin
     end
     if (state_reg == S_DATA) begin
         bytes_left_reg <= !in_beat ? bytes_cur : last_beat ? 32'd0 : bytes_cur - L;
+        last_beat_reg <= !in_beat ? last_beat : last_beat || bytes_cur <= 2 * L;
     end
 
-    if (error_next != 8'd0) begin
+    if (err_next) begin
         error_code_reg <= error_next;
     end
 
@@ -508,6 +570,7 @@ always @(posedge clk) begin
         state_reg <= S_FETCH;
         cmd_cnt_reg <= {CMD_W{1'b0}};
         bytes_left_reg <= 32'd0;
+        last_beat_reg <= 1'b1;
         first_reg <= 1'b0;
         error_code_reg <= 8'd0;
         instr_count_reg <= 32'd0;

@@ -379,7 +379,6 @@ abuf_inst (
 wire                  acc_rd_next_bank;
 wire [15:0]           acc_rd_next_word;
 wire [1:0]            acc_rd_next_grp;
-wire [7:0]            acc_rd_row;
 wire [7:0]            acc_rd_next_row;
 wire [DATA_WIDTH-1:0] acc_rd_data;
 wire [EPI_LANES*32-1:0] acc_rd_qdata;
@@ -405,7 +404,7 @@ mac_inst (
     .rd_next_bank(acc_rd_next_bank),
     .rd_next_word(acc_rd_next_word),
     .rd_next_grp(acc_rd_next_grp),
-    .rd_row(acc_rd_row),
+    .rd_next_row(acc_rd_next_row),
     .rd_data(acc_rd_data),
     .rd_qdata(acc_rd_qdata),
     .busy(mac_busy),
@@ -503,7 +502,6 @@ drain_inst (
     .rd_next_bank(acc_rd_next_bank),
     .rd_next_word(acc_rd_next_word),
     .rd_next_grp(acc_rd_next_grp),
-    .rd_row(acc_rd_row),
     .rd_next_row(acc_rd_next_row),
     .rd_data(acc_rd_data),
     .rd_qdata(acc_rd_qdata),

@@ -123,7 +123,8 @@ wire              fifo_wr = w && !(out_load && fifo_empty);
 wire [CNT_W-1:0]  cnt_next = cnt_reg + {{CNT_W-1{1'b0}}, take} - {{CNT_W-1{1'b0}}, pop};
 
 assign s_ready = s_ready_reg;
-assign busy = cnt_reg != {CNT_W{1'b0}};
+reg               busy_reg;       // cnt_reg != 0, registered from cnt_next (the drain ORs it into its busy)
+assign busy = busy_reg;
 assign m_valid = out_v_reg;
 assign m_data = out_reg[LANES*8-1:0];
 assign m_user = out_reg[OUT_W-1:LANES*8];
@@ -131,6 +132,7 @@ assign m_user = out_reg[OUT_W-1:LANES*8];
 always @(posedge clk) begin
     v_reg <= {v_reg[ST-3:0], take};
     cnt_reg <= cnt_next;
+    busy_reg <= cnt_next != {CNT_W{1'b0}};
     s_ready_reg <= cnt_next < DEPTH[CNT_W-1:0];
 
     if (fifo_wr) begin
@@ -150,6 +152,7 @@ always @(posedge clk) begin
     if (rst) begin
         v_reg <= {ST-1{1'b0}};
         cnt_reg <= {CNT_W{1'b0}};
+        busy_reg <= 1'b0;
         s_ready_reg <= 1'b1;
         out_v_reg <= 1'b0;
         wr_ptr_reg <= {FIFO_AW{1'b0}};
@@ -300,20 +303,40 @@ generate
         wire [31:0] t3 = hz16 ? {a2_reg[15:0], 16'd0} : a2_reg;
         wire [31:0] b3 = hz8 ? {t3[23:0], 8'd0} : t3;
 
-        // stage 4 logic: normalise |x| (the bit part of the shift) and round to 24 bits
+        // stage 4 logic: normalise |x| (the bit part of the shift) and round to 24 bits. As in
+        // stage 6, the rounded-up mantissa (n4 + 1 from the shifter, m4up) and both exponents
+        // are formed beside the round decision (inc4) and the all-ones test (ones4), which
+        // then select
         wire [31:0] n4 = a3_reg << lz3_reg[2:0];
         wire        inc4 = n4[7] && (|n4[6:0] || n4[8]);
-        wire [24:0] m4r = {1'b0, n4[31:8]} + {24'd0, inc4};
+        wire        ones4 = &n4[31:8];
+        wire [24:0] m4up = {1'b0, n4[31:8]} + 25'd1;
+        wire [23:0] m4r = inc4 ? {m4up[24] | m4up[23], m4up[22:0]} : n4[31:8];
         wire [5:0]  e4 = 6'd31 - lz3_reg;
+        wire [5:0]  e4p1 = 6'd32 - lz3_reg;
+        wire [5:0]  e4r = (inc4 && ones4) ? e4p1 : e4;
 
-        // stage 6 logic: normalise the 48-bit product, round to 24 bits
+        // stage 6 logic: normalise the 48-bit product, round to 24 bits. The rounded-up
+        // mantissas of both normalisations (m6hi1, m6lo1) and the exponent plus 0, 1 and 2
+        // are formed from the registers in parallel with the round decision (inc6) and the
+        // all-ones test (ones6, the increment's overflow), which then only select: the
+        // decision and the carry chains are side by side, not in series.
         wire        top6 = p5_reg[47];
         wire [23:0] m6n = top6 ? p5_reg[47:24] : p5_reg[46:23];
         wire        g6 = top6 ? p5_reg[23] : p5_reg[22];
         wire        st6 = top6 ? |p5_reg[22:0] : |p5_reg[21:0];
         wire        inc6 = g6 && (st6 || m6n[0]);
-        wire [24:0] m6r = {1'b0, m6n} + {24'd0, inc6};
-        wire signed [10:0] e6n = {e5_reg[9], e5_reg} + (top6 ? 11'sd1 : 11'sd0);
+        wire        ones6 = top6 ? &p5_reg[47:24] : &p5_reg[46:23];
+        wire [24:0] m6hi1 = {1'b0, p5_reg[47:24]} + 25'd1;
+        wire [24:0] m6lo1 = {1'b0, p5_reg[46:23]} + 25'd1;
+        wire [24:0] m6up = top6 ? m6hi1 : m6lo1;
+        // rounded up: m6n + 1, or 2^23 with the exponent one higher when m6n + 1 = 2^24
+        wire [23:0] m6r = inc6 ? {m6up[24] | m6up[23], m6up[22:0]} : m6n;
+        wire signed [10:0] e6x = {e5_reg[9], e5_reg};
+        wire signed [10:0] e6p1 = e6x + 11'sd1;
+        wire signed [10:0] e6p2 = e6x + 11'sd2;
+        wire        ovf6 = inc6 && ones6;
+        wire signed [10:0] e6r = top6 ? (ovf6 ? e6p2 : e6p1) : (ovf6 ? e6p1 : e6x);
 
         // stage 7 logic: value = m6 * 2^(e6-23); integer part and round-half-even bit
         wire        big7 = inf6_reg || e6_reg >= 11'sd31;
@@ -366,8 +389,8 @@ generate
             // 4
             s4_reg <= s3_reg;
             z4_reg <= lz3_reg[5];
-            m4_reg <= m4r[24] ? 24'h800000 : m4r[23:0];
-            e4_reg <= m4r[24] ? e4 + 6'd1 : e4;
+            m4_reg <= m4r;
+            e4_reg <= e4r;
             ss4_reg <= scale3_reg[31];
             es4_reg <= scale3_reg[30:23];
             ms4_reg <= {1'b1, scale3_reg[22:0]};
@@ -379,8 +402,8 @@ generate
             inf5_reg <= es4_reg == 8'hff;
             // 6
             s6_reg <= s5_reg;
-            m6_reg <= m6r[24] ? 24'h800000 : m6r[23:0];
-            e6_reg <= m6r[24] ? e6n + 11'sd1 : e6n;
+            m6_reg <= m6r;
+            e6_reg <= e6r;
             z6_reg <= z5_reg;
             inf6_reg <= inf5_reg;
             // 7

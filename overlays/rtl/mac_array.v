@@ -72,15 +72,14 @@ module mac_array #
 
     // drain read port (registered): the drain gives the address it reads NEXT cycle
     // (bank, word, group: of Q = DATA_WIDTH/32 int32 for rd_data, of EPI_LANES int32 for
-    // rd_qdata) and, in the cycle it reads, the row; rd_data/rd_qdata are that group of that
-    // row one cycle after the read
+    // rd_qdata; row); rd_data/rd_qdata are that group of that row one cycle after the read
     input  wire                     rd_next_bank,
     /* verilator lint_off UNUSEDSIGNAL */
     // upper bits zero by construction (drain win_cnt <= NMAX)
     input  wire [COL_WIDTH-1:0]     rd_next_word,
     /* verilator lint_on UNUSEDSIGNAL */
     input  wire [1:0]               rd_next_grp,
-    input  wire [ROW_WIDTH-1:0]     rd_row,
+    input  wire [ROW_WIDTH-1:0]     rd_next_row,
     output wire [DATA_WIDTH-1:0]    rd_data,
     output wire [EPI_LANES*32-1:0]  rd_qdata,
 
@@ -99,7 +98,6 @@ localparam LPM = L < 8 ? L : 8;  // lanes per distributed-RAM memory (its addres
 localparam MEMS = L / LPM;       // memories per row and bank
 localparam MEM_W = LPM * 32;
 localparam Q = DATA_WIDTH / 32;  // int32 per drain group
-localparam RIDX_W = ROWS > 1 ? $clog2(ROWS) : 1;
 localparam FULL = EPI_LANES > Q;   // the per-row drain register holds the whole word
 localparam RW = FULL ? ACC_W : DATA_WIDTH;
 localparam QGRPS = L / EPI_LANES;  // DRAIN_Q groups per word
@@ -189,49 +187,32 @@ always @(posedge clk) begin
     end
 end
 
-// drain side: the row of the word read this cycle, registered per byte of rd_data (RSEL
-// copies per int32): one copy per int32 drove the select pins of a 32-bit ROWS:1 (x4 groups
-// with FULL) multiplexer, 680-770 loads on PYNQ-Z2; a byte's select is a quarter of that
-localparam RSEL = 4;
-(* keep = "true" *)
-reg [ROW_WIDTH-1:0] rrow_reg [0:Q*RSEL-1];
+genvar q;
+integer i;
 
-genvar q, b;
-generate
-    for (q = 0; q < Q * RSEL; q = q + 1) begin : rsel
-        (* keep *)
-        always @(posedge clk) begin
-            rrow_reg[q] <= rd_row;
-            if (rst) begin
-                rrow_reg[q] <= {ROW_WIDTH{1'b0}};
-            end
-        end
-    end
-endgenerate
-
-// every row's registered word (FULL) or group (of the drain's bank), for the selects
+// Every row's registered word (FULL) or group (of the drain's bank), zero unless the drain
+// reads that row: the row is selected as the words are registered (a registered match per
+// row), so the read data is the OR of all rows' registers, a shallow tree with no select
+// inputs, instead of a ROWS:1 multiplexer behind the registers.
 wire [RW-1:0] words [0:ROWS-1];
 
 genvar r, m, l;
 generate
     for (r = 0; r < ROWS; r = r + 1) begin : row
-        // per-row copies of the p2 control (the read-address select of p3)
-        (* keep = "true" *) reg v2_r;
-        (* keep = "true" *) reg bank2_r;
-        // per-row copy of the drain's next bank (the bank select of the read)
+        // per-row copy of the drain's next bank (the bank select of the read), and whether
+        // the drain reads this row next
         (* keep = "true" *) reg dbank_r;
+        (* keep = "true" *) reg rmatch_r;
         // the row's registered drain word (FULL) or group
         reg [RW-1:0] word_reg;
 
         (* keep *)
         always @(posedge clk) begin
-            v2_r <= v1_reg;
-            bank2_r <= bank1_reg;
             dbank_r <= rd_next_bank;
+            rmatch_r <= rd_next_row == r;
             if (rst) begin
-                v2_r <= 1'b0;
-                bank2_r <= 1'b0;
                 dbank_r <= 1'b0;
+                rmatch_r <= 1'b0;
             end
         end
 
@@ -244,6 +225,13 @@ generate
             (* ram_style = "distributed" *)
             reg [MEM_W-1:0] mem1 [0:WORDS-1];
 
+            // per-memory copies of the p2 control (the read-address select of p3). One copy
+            // per memory, not per row: synthesis folds the read-address registers into the
+            // LUTRAM read ports and extracts them again without their keep attribute, and two
+            // address registers fed by the same select would then merge into one driving both
+            // memories (518 pins per bit on KV260 instead of 259)
+            (* keep = "true" *) reg v2_r;
+            (* keep = "true" *) reg bank2_r;
             // registered addresses, write enables and selects of this row's memory pair
             (* keep = "true" *) reg [WORD_W-1:0] raddr0_r;
             (* keep = "true" *) reg [WORD_W-1:0] raddr1_r;
@@ -256,6 +244,8 @@ generate
 
             (* keep *)
             always @(posedge clk) begin
+                v2_r <= v1_reg;
+                bank2_r <= bank1_reg;
                 raddr0_r <= (v2_r && !bank2_r) ? col2_reg : rd_next_word[WORD_W-1:0];
                 raddr1_r <= (v2_r && bank2_r) ? col2_reg : rd_next_word[WORD_W-1:0];
                 waddr_r <= col3_reg;
@@ -265,6 +255,8 @@ generate
                 clear3_r <= clear2_reg;
                 byp3_r <= hit2;
                 if (rst) begin
+                    v2_r <= 1'b0;
+                    bank2_r <= 1'b0;
                     raddr0_r <= {WORD_W{1'b0}};
                     raddr1_r <= {WORD_W{1'b0}};
                     waddr_r <= {WORD_W{1'b0}};
@@ -311,7 +303,7 @@ generate
 
         if (FULL) begin : wfull
             always @(posedge clk) begin
-                word_reg <= dbank_r ? rd1 : rd0;
+                word_reg <= !rmatch_r ? {RW{1'b0}} : dbank_r ? rd1 : rd0;
             end
         end else begin : wgrp
             // per-row copy of the drain's next group (the group select of the read)
@@ -324,11 +316,21 @@ generate
                 end
             end
             always @(posedge clk) begin
-                word_reg <= dbank_r ? rd1[dgrp_r*DATA_WIDTH +: DATA_WIDTH] : rd0[dgrp_r*DATA_WIDTH +: DATA_WIDTH];
+                word_reg <= !rmatch_r ? {RW{1'b0}}
+                          : dbank_r ? rd1[dgrp_r*DATA_WIDTH +: DATA_WIDTH] : rd0[dgrp_r*DATA_WIDTH +: DATA_WIDTH];
             end
         end
 
         assign words[r] = word_reg;
+    end
+
+    // the drain's word (FULL) or group: the one row read is the only nonzero register
+    reg [RW-1:0] word_or;
+    always @* begin
+        word_or = {RW{1'b0}};
+        for (i = 0; i < ROWS; i = i + 1) begin
+            word_or = word_or | words[i];
+        end
     end
 
     if (FULL) begin : full
@@ -341,12 +343,9 @@ generate
             end
         end
 
-        // the group of the word read this cycle, per int32 of rd_data; row and group per
-        // int32 of rd_qdata
+        // the group of the word read this cycle, per int32 of rd_data and of rd_qdata
         (* keep = "true" *)
         reg [1:0]           rgrp_reg [0:Q-1];
-        (* keep = "true" *)
-        reg [ROW_WIDTH-1:0] qrow_reg [0:EPI_LANES-1];
         /* verilator lint_off UNUSEDSIGNAL */
         // unused when a DRAIN_Q group is the whole word (EPI_LANES = L)
         (* keep = "true" *)
@@ -361,35 +360,26 @@ generate
                     rgrp_reg[q] <= 2'd0;
                 end
             end
-            for (b = 0; b < RSEL; b = b + 1) begin : byte_sel
-                assign rd_data[q*32 + b*8 +: 8]
-                    = words[rrow_reg[q*RSEL+b][RIDX_W-1:0]][(rgrp_reg[q]*Q + q)*32 + b*8 +: 8];
-            end
+            assign rd_data[q*32 +: 32] = word_or[(rgrp_reg[q]*Q + q)*32 +: 32];
         end
         for (q = 0; q < EPI_LANES; q = q + 1) begin : rd_e
             (* keep *)
             always @(posedge clk) begin
-                qrow_reg[q] <= rd_row;
                 qgrp_reg[q] <= dgrp_cur_reg[QG_W-1:0];
                 if (rst) begin
-                    qrow_reg[q] <= {ROW_WIDTH{1'b0}};
                     qgrp_reg[q] <= {QG_W{1'b0}};
                 end
             end
             if (QGRPS > 1) begin : g
-                assign rd_qdata[q*32 +: 32] = words[qrow_reg[q][RIDX_W-1:0]][(qgrp_reg[q]*EPI_LANES + q)*32 +: 32];
+                assign rd_qdata[q*32 +: 32] = word_or[(qgrp_reg[q]*EPI_LANES + q)*32 +: 32];
             end else begin : one
-                assign rd_qdata[q*32 +: 32] = words[qrow_reg[q][RIDX_W-1:0]][q*32 +: 32];
+                assign rd_qdata[q*32 +: 32] = word_or[q*32 +: 32];
             end
         end
     end else begin : grp
         // EPI_LANES = Q: the group is selected before the per-row register (as for DRAIN
         // alone) and DRAIN_Q reads the same groups
-        for (q = 0; q < Q; q = q + 1) begin : rd_q
-            for (b = 0; b < RSEL; b = b + 1) begin : byte_sel
-                assign rd_data[q*32 + b*8 +: 8] = words[rrow_reg[q*RSEL+b][RIDX_W-1:0]][q*32 + b*8 +: 8];
-            end
-        end
+        assign rd_data = word_or;
         assign rd_qdata = rd_data;
     end
 endgenerate

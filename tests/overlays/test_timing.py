@@ -203,8 +203,24 @@ def test_report_is_cached_next_to_the_estimate(tmp_path, monkeypatch):
     assert second.budget_ns == 10.0 and second.ok
 
 
-def test_cli_rejects_result_with_timing():
-    from accel.cli.overlays_cmds import estimate_cmd
+def test_cli_writes_a_stamped_timing_result(tmp_path, monkeypatch):
+    """``estimate --timing --result`` writes docs/results/timing.json's format with a current
+    stamp; a configuration that misses the goal is recorded (ok false) and the command exits 1."""
+    from accel.bench.provenance import stamp_problems
+    from accel.cli import _register, cli
 
-    res = CliRunner().invoke(estimate_cmd, ["--timing", "--result", "x.json"])
-    assert res.exit_code == 2 and "--timing" in res.output
+    n = Netlist()
+    n.ff("z_reg", n.lut("l", n.ff("a_reg", n.bit())))
+    good = analyze_netlist(n.write(tmp_path / "good.json.gz"), "z2_default", "xc7", 100.0)
+    slow = analyze_netlist(n.write(tmp_path / "slow.json.gz"), "kv260", "xcup", 2000.0)
+    assert good.ok and not slow.ok
+    monkeypatch.setattr(timing, "timing_reports", lambda names, use_cache=True: [good, slow])
+    _register()
+    out = tmp_path / "timing.json"
+    res = CliRunner().invoke(cli, ["estimate", "--all", "--timing", "--result", str(out)])
+    assert res.exit_code == 1 and "kv260 misses the timing proxy's goal" in res.output
+    doc = json.loads(out.read_text())
+    assert doc["format"] == "pynq-accel/timing-proxy" and doc["stamp"]["kind"] == "timing"
+    assert [(r["spec"], r["ok"]) for r in doc["results"]] == [("z2_default", True), ("kv260", False)]
+    assert doc["stamp"]["command"] == f"accel-run estimate --all --timing --result {out}"
+    assert stamp_problems(doc, out) == []

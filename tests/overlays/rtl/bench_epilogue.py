@@ -3,10 +3,11 @@
 Every group is checked against ``accel.contract.epilogue.requantize`` applied to
 ``acc + bias - bzp * rowsum`` (int32, wrapping). Corners: ties (x.5 of both parities), one ulp
 of the scale either side of a tie, |x| > 2^24 (where float32(x) rounds), x = +-2^31 limits,
-scales below 2^-20 and above 1, subnormal scales (taken as 0), products that saturate at both
-ends, zero points, clamps (ReLU, ReLU6-like, full range), int8 and uint8 outputs. A wide clamp
-(int16 bounds) exposes the rounding of every result in its low 8 bits. Input gaps and output
-back-pressure are random; the side band (a sequence number) checks order and count.
+scales below 2^-20 and above 1, subnormal scales (taken as 0), products whose mantissa rounds
+up into the next power of two, products that saturate at both ends, zero points, clamps (ReLU,
+ReLU6-like, full range), int8 and uint8 outputs. A wide clamp (int16 bounds) exposes the
+rounding of every result in its low 8 bits. Input gaps and output back-pressure are random;
+the side band (a sequence number) checks order and count.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class Group:
 
 def corner_x_scale(rng: random.Random) -> tuple[int, np.float32]:
     """One (x, scale) pair from the corner families."""
-    kind = rng.randrange(10)
+    kind = rng.randrange(11)
     if kind == 0:   # exact tie k + 0.5 (both parities), scale a power of two
         e = rng.randint(1, 20)
         k = rng.randint(-200, 200)
@@ -91,6 +92,12 @@ def corner_x_scale(rng: random.Random) -> tuple[int, np.float32]:
         return rng.choice([0, I32 - 1, -I32]), s
     if kind == 8:   # x = 0
         return 0, f32(rng.uniform(0.001, 100))
+    if kind == 9:   # the product's rounding carries out of its 24-bit mantissa:
+        # (2^23 + k)(2^24 - 2k) = 2^47 - 2k^2 rounds up to 2^47
+        k = rng.randint(1, 6)
+        x = (2**23 + k) << rng.randint(0, 7)
+        s = f32((2**24 - 2 * k) * 2.0 ** (rng.randint(-30, -6) - 23))
+        return (x if rng.random() < 0.5 else -x), s
     # random: log-uniform scale
     return rng.randint(-I32, I32 - 1), f32(2.0 ** rng.uniform(-34, 4))
 

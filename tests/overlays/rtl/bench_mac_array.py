@@ -71,18 +71,17 @@ async def drive(dut, model, chunks, gap_rng=None):
 
 async def check(dut, model, banks=(0, 1)):
     """Read every group back through the registered read port, one request per cycle: the
-    address (rd_next_*) a cycle before the read, the row in the read cycle, the data the
-    cycle after (the drain's protocol)."""
+    address (rd_next_*: bank, word, group, row) a cycle before the read, the data the cycle
+    after (the drain's protocol)."""
     reqs = [(bank, r, word, grp) for bank in banks for r in range(ROWS) for word in range(WORDS) for grp in range(4)]
     for i in range(len(reqs) + 2):
         await FallingEdge(dut.clk)
         if i < len(reqs):
-            bank, _, word, grp = reqs[i]
+            bank, r, word, grp = reqs[i]
             dut.rd_next_bank.value = bank
             dut.rd_next_word.value = word
             dut.rd_next_grp.value = grp
-        if 1 <= i <= len(reqs):
-            dut.rd_row.value = reqs[i - 1][1]
+            dut.rd_next_row.value = r
         if i >= 2:
             bank, r, word, grp = reqs[i - 2]
             got = int(dut.rd_data.value)

@@ -48,8 +48,9 @@ wire             rd_bank;
 wire             rd_next_bank;
 wire [15:0]      rd_next_word;
 wire [1:0]       rd_next_grp;
-wire [7:0]       rd_row;
+wire [7:0]       rd_next_row;
 reg              addr_bank_reg;
+reg  [7:0]       addr_row_reg;
 reg  [15:0]      addr_word_reg;
 reg  [1:0]       addr_grp_reg;
 reg  [DATA_WIDTH-1:0] rd_data;
@@ -59,7 +60,8 @@ always @(posedge clk) begin
     addr_bank_reg <= rd_next_bank;
     addr_word_reg <= rd_next_word;
     addr_grp_reg <= rd_next_grp;
-    base = (addr_bank_reg * ROWS + rd_row) * NMAX + addr_word_reg * L + addr_grp_reg * Q;
+    addr_row_reg <= rd_next_row;
+    base = (addr_bank_reg * ROWS + addr_row_reg) * NMAX + addr_word_reg * L + addr_grp_reg * Q;
     for (q = 0; q < Q; q = q + 1) begin
         rd_data[q*32 +: 32] <= (base + q < 2*ROWS*NMAX) ? mem[base + q] : 32'hdeadbeef;
     end
@@ -84,8 +86,7 @@ dut (
     .rd_next_bank(rd_next_bank),
     .rd_next_word(rd_next_word),
     .rd_next_grp(rd_next_grp),
-    .rd_row(rd_row),
-    .rd_next_row(),
+    .rd_next_row(rd_next_row),
     .rd_data(rd_data),
     .rd_qdata({Q{32'd0}}),
     .rd_rowsum(32'd0),
